@@ -1,1 +1,8 @@
+//! The harness of the cross-component tests: real processes (wrangler dev,
+//! builder, stand-ins, Chromium) on 127.0.0.1, and helpers to talk to them.
 
+pub mod builder_client;
+pub mod http;
+pub mod procs;
+pub mod stack;
+pub mod webdriver;

@@ -1,0 +1,173 @@
+//! A minimal W3C WebDriver client for chromedriver driving Debian's
+//! headless Chromium: enough to open pages, click, type and read.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::procs::{free_port, Proc};
+
+pub struct Browser {
+    base: String,
+    session: String,
+    _driver: Proc,
+}
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4cd2c9c90aae";
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a fresh profile.
+    pub async fn start(logs: &Path, width: u32, height: u32) -> Browser {
+        let port = free_port();
+        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let mut cmd = Command::new(driver_bin);
+        cmd.arg(format!("--port={port}"));
+        let mut driver = Proc::spawn(&format!("chromedriver-{port}"), cmd, logs);
+        driver.wait_for_line("started successfully", Duration::from_secs(30));
+        let base = format!("http://127.0.0.1:{port}");
+        let profile = logs.join(format!("chromium-profile-{port}"));
+        std::fs::create_dir_all(&profile).unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--disable-dev-shm-usage",
+                         format!("--user-data-dir={}", profile.display()),
+                         format!("--window-size={width},{height}")]
+            }
+        }}});
+        let v = call("POST", &format!("{base}/session"), Some(caps)).await;
+        let session = v["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
+        Browser { base, session, _driver: driver }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{}", self.base, self.session, path)
+    }
+
+    pub async fn goto(&self, url: &str) {
+        call("POST", &self.url("/url"), Some(json!({"url": url}))).await;
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub async fn eval(&self, script: &str) -> Value {
+        call("POST", &self.url("/execute/sync"), Some(json!({"script": script, "args": []}))).await
+    }
+
+    async fn find(&self, css: &str) -> Option<String> {
+        let v = try_call("POST", &self.url("/element"), Some(json!({"using": "css selector", "value": css}))).await.ok()?;
+        v[ELEMENT_KEY].as_str().map(String::from)
+    }
+
+    /// Waits until an element matching `css` exists and returns its id.
+    pub async fn wait_for(&self, css: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(id) = self.find(css).await {
+                return id;
+            }
+            if Instant::now() > deadline {
+                panic!("no element {css} after {timeout:?}; page text:\n{}", self.page_text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let id = self.wait_for(css, Duration::from_secs(30)).await;
+        call("POST", &self.url(&format!("/element/{id}/click")), Some(json!({}))).await;
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.wait_for(css, Duration::from_secs(30)).await;
+        call("POST", &self.url(&format!("/element/{id}/value")), Some(json!({"text": text}))).await;
+    }
+
+    pub async fn text(&self, css: &str) -> Option<String> {
+        let id = self.find(css).await?;
+        let v = try_call("GET", &self.url(&format!("/element/{id}/text")), None).await.ok()?;
+        v.as_str().map(String::from)
+    }
+
+    pub async fn page_text(&self) -> String {
+        self.eval("return document.body ? document.body.innerText : ''").await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Polls `check` on the page every 200 ms until it returns Some.
+    pub async fn wait_until<T>(&self, what: &str, timeout: Duration, mut check: impl AsyncCheck<T>) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = check.check(self).await {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!("{what}: not reached after {timeout:?}; page text:\n{}", self.page_text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn screenshot(&self, path: &Path) {
+        let v = call("GET", &self.url("/screenshot"), None).await;
+        let b64 = v.as_str().unwrap_or_default();
+        std::fs::write(path, base64_decode(b64)).unwrap();
+    }
+
+    pub async fn close(self) {
+        let _ = try_call("DELETE", &self.url(""), None).await;
+    }
+}
+
+/// A page condition for [`Browser::wait_until`].
+pub trait AsyncCheck<T> {
+    fn check(&mut self, b: &Browser) -> impl std::future::Future<Output = Option<T>>;
+}
+
+/// Waits for an element's text to satisfy a predicate.
+pub struct TextMatches<'a, F: Fn(&str) -> bool>(pub &'a str, pub F);
+
+impl<F: Fn(&str) -> bool> AsyncCheck<String> for TextMatches<'_, F> {
+    async fn check(&mut self, b: &Browser) -> Option<String> {
+        b.text(self.0).await.filter(|t| (self.1)(t))
+    }
+}
+
+async fn try_call(method: &str, url: &str, body: Option<Value>) -> Result<Value, Value> {
+    let client = crate::http::client();
+    let mut req = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.map_err(|e| json!(e.to_string()))?;
+    let ok = resp.status().is_success();
+    let v: Value = resp.json().await.map_err(|e| json!(e.to_string()))?;
+    if ok {
+        Ok(v["value"].clone())
+    } else {
+        Err(v)
+    }
+}
+
+async fn call(method: &str, url: &str, body: Option<Value>) -> Value {
+    try_call(method, url, body).await.unwrap_or_else(|e| panic!("webdriver {method} {url}: {e}"))
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes() {
+        let Some(v) = T.iter().position(|&t| t == c) else { continue };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
