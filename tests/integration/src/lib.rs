@@ -5,4 +5,5 @@ pub mod builder_client;
 pub mod http;
 pub mod procs;
 pub mod stack;
+pub mod wait;
 pub mod webdriver;
