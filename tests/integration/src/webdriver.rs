@@ -97,15 +97,21 @@ impl Browser {
         self.eval("return document.body ? document.body.innerText : ''").await.as_str().unwrap_or_default().to_string()
     }
 
-    /// Polls `check` on the page every 200 ms until it returns Some.
-    pub async fn wait_until<T>(&self, what: &str, timeout: Duration, mut check: impl AsyncCheck<T>) -> T {
+    /// Waits until the text of `css` satisfies `pred`; fails at once if
+    /// an element matching `fail_on` shows text (the app's error box).
+    pub async fn wait_for_text(&self, css: &str, pred: impl Fn(&str) -> bool, fail_on: Option<&str>, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(v) = check.check(self).await {
-                return v;
+            if let Some(t) = self.text(css).await.filter(|t| pred(t)) {
+                return t;
+            }
+            if let Some(err) = fail_on {
+                if let Some(t) = self.text(err).await.filter(|t| !t.trim().is_empty()) {
+                    panic!("the page shows an error while waiting for {css}: {t}\npage text:\n{}", self.page_text().await);
+                }
             }
             if Instant::now() > deadline {
-                panic!("{what}: not reached after {timeout:?}; page text:\n{}", self.page_text().await);
+                panic!("{css}: expected text not there after {timeout:?}; page text:\n{}", self.page_text().await);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -119,20 +125,6 @@ impl Browser {
 
     pub async fn close(self) {
         let _ = try_call("DELETE", &self.url(""), None).await;
-    }
-}
-
-/// A page condition for [`Browser::wait_until`].
-pub trait AsyncCheck<T> {
-    fn check(&mut self, b: &Browser) -> impl std::future::Future<Output = Option<T>>;
-}
-
-/// Waits for an element's text to satisfy a predicate.
-pub struct TextMatches<'a, F: Fn(&str) -> bool>(pub &'a str, pub F);
-
-impl<F: Fn(&str) -> bool> AsyncCheck<String> for TextMatches<'_, F> {
-    async fn check(&mut self, b: &Browser) -> Option<String> {
-        b.text(self.0).await.filter(|t| (self.1)(t))
     }
 }
 
