@@ -1,0 +1,234 @@
+//! The public API: build submission and status, downloads, stats and the
+//! metadata endpoints clients read before they build.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use asu_protocol::answer::BuildAnswer;
+use asu_protocol::canonical::request_hash;
+use asu_protocol::request::BuildRequest;
+use asu_protocol::upstream::{ProfilesJson, Targets, Versions};
+use futures_util::future::join_all;
+use serde_json::json;
+use worker::{Env, Request, Response, Result};
+
+use crate::body::{read_capped, Body};
+use crate::config::Config;
+use crate::metadata::{self, Unreachable};
+use crate::overview::{self, ServerInfo};
+use crate::queue_api::{QueueCall, QueueReply};
+use crate::release::{self, profiles_path, targets_path, VERSIONS_PATH};
+use crate::store::{self, may_serve};
+use crate::{http, queue, results};
+
+/// Largest build request body (a 20 KiB first-boot script plus packages fits easily).
+pub const MAX_REQUEST_BODY: usize = 256 * 1024;
+/// Seconds a client is told to wait when the queue is full.
+const RETRY_AFTER_SECONDS: u32 = 60;
+
+/// A request that cannot be built, with the status and words to say why.
+struct Reject(u16, String);
+
+impl From<Unreachable> for Reject {
+    fn from(e: Unreachable) -> Self {
+        Reject(503, format!("Upstream metadata is not available right now: {}", e.0))
+    }
+}
+
+/// Checks the request against upstream metadata and sets `profile` to the
+/// profile id the ImageBuilder knows.
+async fn resolve(cfg: &Config, request: &mut BuildRequest) -> std::result::Result<(), Reject> {
+    let version = request.version.clone();
+    let target = request.target.clone();
+    let targets = metadata::get::<Targets>(cfg, &targets_path(&version)).await?;
+    match &targets {
+        Some(t) if !t.contains_key(&target) => return Err(Reject(400, release::unknown_target(&target, &version))),
+        Some(_) => {}
+        None => {
+            let versions = metadata::get::<Versions>(cfg, VERSIONS_PATH).await?;
+            let listed = versions.map(|v| v.versions_list.contains(&version)).unwrap_or(false);
+            if !listed {
+                return Err(Reject(400, release::unknown_version(&version)));
+            }
+        }
+    }
+    let Some(profiles) = metadata::get::<ProfilesJson>(cfg, &profiles_path(&version, &target)).await? else {
+        return Err(Reject(400, release::unknown_target(&target, &version)));
+    };
+    match profiles.resolve_profile(&request.profile) {
+        Some(id) => {
+            request.profile = id.to_string();
+            Ok(())
+        }
+        None => Err(Reject(400, release::unknown_profile(&request.profile, &target, &version))),
+    }
+}
+
+pub async fn submit(mut req: Request, env: &Env, cfg: &Config) -> Result<Response> {
+    let body = match read_capped(&mut req, MAX_REQUEST_BODY).await? {
+        Body::Complete(b) => b,
+        Body::TooLarge => {
+            return http::error(413, format!("The request body is larger than {} KiB", MAX_REQUEST_BODY / 1024))
+        }
+    };
+    let mut request = match BuildRequest::from_json(&body, &cfg.limits) {
+        Ok(r) => r,
+        Err(e) => return http::error(400, e.to_string()),
+    };
+    if let Err(Reject(status, detail)) = resolve(cfg, &mut request).await {
+        return http::error(status, detail);
+    }
+    let hash = request_hash(&request);
+    if let Some(answer) = results::get(env, &hash).await? {
+        return http::answer(&answer);
+    }
+    let call = QueueCall::Enqueue { hash: hash.clone(), request, max_queue_length: cfg.max_queue_length };
+    match queue::call(env, &call).await? {
+        QueueReply::State { answer } => http::answer(&answer),
+        QueueReply::Full { queued } => {
+            let resp = http::error_for(
+                &hash,
+                429,
+                format!("The build queue is full ({queued} builds waiting); please try again in a minute"),
+            )?;
+            resp.headers().set("Retry-After", &RETRY_AFTER_SECONDS.to_string())?;
+            Ok(resp)
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+fn unexpected(reply: &QueueReply) -> worker::Error {
+    worker::Error::RustError(format!("unexpected reply from the build queue: {reply:?}"))
+}
+
+/// The current answer for a hash: KV first (no queue call on a hit).
+async fn current_answer(env: &Env, hash: &str) -> Result<Option<BuildAnswer>> {
+    if let Some(answer) = results::get(env, hash).await? {
+        return Ok(Some(answer));
+    }
+    match queue::call(env, &QueueCall::Status { hash: hash.to_string() }).await? {
+        QueueReply::State { answer } => Ok(Some(answer)),
+        QueueReply::NotFound => Ok(None),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub async fn status(env: &Env, hash: &str) -> Result<Response> {
+    match current_answer(env, hash).await? {
+        Some(answer) => http::answer(&answer),
+        None => http::error_for(hash, 404, format!("No build with request hash {hash} is known (it may have expired)")),
+    }
+}
+
+pub async fn stats(env: &Env) -> Result<Response> {
+    match queue::call(env, &QueueCall::Stats).await? {
+        QueueReply::Stats { queue_length } => http::json(200, &json!({ "queue_length": queue_length })),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub async fn store_file(env: &Env, hash: &str, name: &str, head: bool) -> Result<Response> {
+    let servable = current_answer(env, hash).await?.map(|a| may_serve(&a, name)).unwrap_or(false);
+    if !servable {
+        return http::error(404, "No such file (the build is unknown, unfinished or does not have it)");
+    }
+    let bucket = env.bucket("STORE")?;
+    let key = store::object_key(hash, name);
+    let object = if head { bucket.head(key).await? } else { bucket.get(key).execute().await? };
+    let Some(object) = object else {
+        return http::error(404, "No such file in the store");
+    };
+    let headers = worker::Headers::new();
+    headers.set("Content-Type", store::content_type(name))?;
+    headers.set("Content-Length", &object.size().to_string())?;
+    headers.set("ETag", &object.http_etag())?;
+    headers.set("Cache-Control", "public, max-age=3600")?;
+    let builder = Response::builder().with_headers(headers);
+    match object.body() {
+        Some(body) if !head => Ok(builder.body(body.response_body()?)),
+        _ => Ok(builder.empty()),
+    }
+}
+
+fn json_cached(cfg: &Config, value: &serde_json::Value) -> Result<Response> {
+    let resp = Response::from_json(value)?;
+    resp.headers().set("Cache-Control", &format!("public, max-age={}", cfg.metadata_ttl_seconds.min(3600)))?;
+    Ok(resp)
+}
+
+/// Every published version and its targets, probed in parallel.
+async fn published(cfg: &Config) -> std::result::Result<(Rc<Versions>, BTreeMap<String, Targets>), Unreachable> {
+    let versions = metadata::get::<Versions>(cfg, VERSIONS_PATH).await?.unwrap_or_default();
+    let candidates = overview::candidate_versions(&versions);
+    let paths: Vec<String> = candidates.iter().map(|v| targets_path(v)).collect();
+    let found = join_all(paths.iter().map(|p| metadata::get::<Targets>(cfg, p))).await;
+    let mut present = BTreeMap::new();
+    for (version, targets) in candidates.into_iter().zip(found) {
+        if let Some(t) = targets? {
+            present.insert(version, (*t).clone());
+        }
+    }
+    Ok((versions, present))
+}
+
+async fn overview_value(cfg: &Config) -> std::result::Result<Rc<serde_json::Value>, Unreachable> {
+    let key = format!("overview:{}", cfg.upstream_url);
+    if let Some(Some(v)) = metadata::recall::<serde_json::Value>(&key) {
+        return Ok(v);
+    }
+    let (versions, present) = published(cfg).await?;
+    let server = ServerInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        contact: &cfg.contact,
+        upstream_url: &cfg.upstream_url,
+        limits: &cfg.limits,
+    };
+    let value = Rc::new(overview::overview(&versions, &present, &server));
+    metadata::remember(&key, Some(value.clone()), cfg.metadata_ttl_seconds);
+    Ok(value)
+}
+
+pub async fn overview(cfg: &Config) -> Result<Response> {
+    match overview_value(cfg).await {
+        Ok(v) => json_cached(cfg, &v),
+        Err(e) => http::error(503, Reject::from(e).1),
+    }
+}
+
+pub async fn branches(cfg: &Config) -> Result<Response> {
+    match overview_value(cfg).await {
+        Ok(v) => {
+            let list: Vec<serde_json::Value> =
+                v["branches"].as_object().map(|m| m.values().cloned().collect()).unwrap_or_default();
+            json_cached(cfg, &serde_json::Value::Array(list))
+        }
+        Err(e) => http::error(503, Reject::from(e).1),
+    }
+}
+
+pub fn overview_redirect(req: &Request) -> Result<Response> {
+    let url = req.url()?.join("/json/v1/overview.json")?;
+    let resp = Response::redirect_with_status(url, 301)?;
+    Ok(resp)
+}
+
+pub async fn device_profile(cfg: &Config, version: &str, target: &str, profile: &str) -> Result<Response> {
+    let profiles = match metadata::get::<ProfilesJson>(cfg, &profiles_path(version, target)).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return http::error(404, release::unknown_target(target, version)),
+        Err(e) => return http::error(503, Reject::from(e).1),
+    };
+    match profiles.resolve_profile(profile).and_then(|id| profiles.merged_profile(id)) {
+        Some(merged) => json_cached(cfg, &serde_json::Value::Object(merged)),
+        None => http::error(404, release::unknown_profile(profile, target, version)),
+    }
+}
+
+pub async fn revision(cfg: &Config, version: &str, target: &str) -> Result<Response> {
+    match metadata::get::<ProfilesJson>(cfg, &profiles_path(version, target)).await {
+        Ok(Some(p)) => json_cached(cfg, &json!({ "revision": p.version_code })),
+        Ok(None) => http::error(404, release::unknown_target(target, version)),
+        Err(e) => http::error(503, Reject::from(e).1),
+    }
+}
