@@ -9,7 +9,10 @@ use clap::Parser;
 pub const DEFAULT_BUILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "builder", about = "Leases build jobs from the edge and runs the OpenWrt ImageBuilder")]
+#[command(
+    name = "builder",
+    about = "Leases build jobs from the edge and runs the OpenWrt ImageBuilder"
+)]
 pub struct Config {
     /// Base URL of the edge (e.g. http://127.0.0.1:8787).
     #[arg(long, env = "EDGE_URL")]
@@ -21,7 +24,11 @@ pub struct Config {
     pub token: String,
 
     /// Download server holding the ImageBuilders.
-    #[arg(long, env = "UPSTREAM_URL", default_value = "https://downloads.openwrt.org")]
+    #[arg(
+        long,
+        env = "UPSTREAM_URL",
+        default_value = "https://downloads.openwrt.org"
+    )]
     pub upstream_url: String,
 
     /// Unpacked ImageBuilders, kept and reused across builds.
@@ -84,7 +91,11 @@ impl Config {
         std::env::var("HOSTNAME")
             .ok()
             .filter(|h| !h.is_empty())
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+            .or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_string())
+            })
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "builder".to_string())
     }
@@ -104,7 +115,15 @@ mod tests {
 
     #[test]
     fn heartbeat_stays_within_the_lease() {
-        let c = Config::parse_from(["builder", "--edge-url", "http://x", "--token", "t", "--heartbeat-secs", "10"]);
+        let c = Config::parse_from([
+            "builder",
+            "--edge-url",
+            "http://x",
+            "--token",
+            "t",
+            "--heartbeat-secs",
+            "10",
+        ]);
         assert_eq!(c.heartbeat(60), Duration::from_secs(10));
         assert_eq!(c.heartbeat(9), Duration::from_secs(3));
         assert_eq!(c.heartbeat(0), Duration::from_secs(1));

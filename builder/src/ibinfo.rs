@@ -25,7 +25,10 @@ pub struct IbInfo {
 
 fn unquote(s: &str) -> String {
     let s = s.trim();
-    s.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(s).to_string()
+    s.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(s)
+        .to_string()
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -62,7 +65,10 @@ pub fn parse_info(text: &str) -> IbInfo {
             match line.strip_suffix(':') {
                 Some(id) if !id.is_empty() && !id.contains(char::is_whitespace) => {
                     info.profiles.extend(current.take());
-                    current = Some(InfoProfile { id: id.to_string(), ..Default::default() });
+                    current = Some(InfoProfile {
+                        id: id.to_string(),
+                        ..Default::default()
+                    });
                 }
                 _ => {
                     info.profiles.extend(current.take());
@@ -117,7 +123,8 @@ impl IbInfo {
 fn looks_like_version(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 128
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '~' | ':'))
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '~' | ':'))
 }
 
 /// Parses a package list: opkg's `name - version` or apk's `name version`.
@@ -130,7 +137,9 @@ pub fn parse_manifest(text: &str) -> BTreeMap<String, String> {
         let parts: Vec<&str> = line.split_whitespace().collect();
         let (name, version) = match parts.as_slice() {
             [name, "-", version] => (*name, *version),
-            [name, version] if version.starts_with(|c: char| c.is_ascii_digit()) => (*name, *version),
+            [name, version] if version.starts_with(|c: char| c.is_ascii_digit()) => {
+                (*name, *version)
+            }
             _ => continue,
         };
         if validate::package_name("manifest", name).is_ok() && looks_like_version(version) {
@@ -171,31 +180,70 @@ make[1]: Leaving directory '/builder'
         assert_eq!(info.target, "mediatek/filogic");
         assert_eq!(info.arch, "aarch64");
         assert_eq!(info.revision, "r24012-d8dd03c46f");
-        assert_eq!(info.default_packages, ["base-files", "ca-bundle", "dnsmasq", "dropbear", "firewall4", "fitblk"]);
+        assert_eq!(
+            info.default_packages,
+            [
+                "base-files",
+                "ca-bundle",
+                "dnsmasq",
+                "dropbear",
+                "firewall4",
+                "fitblk"
+            ]
+        );
         assert_eq!(info.profiles.len(), 2);
         let gl = &info.profiles[0];
         assert_eq!(gl.id, "glinet_gl-mt6000");
         assert_eq!(gl.title, "GL.iNet GL-MT6000");
-        assert_eq!(gl.packages, ["kmod-usb3", "kmod-mt7915e", "-wpad-basic-mbedtls"]);
+        assert_eq!(
+            gl.packages,
+            ["kmod-usb3", "kmod-mt7915e", "-wpad-basic-mbedtls"]
+        );
         assert_eq!(gl.supported_devices, ["glinet,gl-mt6000"]);
         let xi = &info.profiles[1];
         assert!(xi.packages.is_empty());
-        assert_eq!(xi.supported_devices, ["xiaomi,redmi-router-ax6000", "xiaomi,redmi-router-ax6000-stock"]);
+        assert_eq!(
+            xi.supported_devices,
+            [
+                "xiaomi,redmi-router-ax6000",
+                "xiaomi,redmi-router-ax6000-stock"
+            ]
+        );
     }
 
     #[test]
     fn info_feeds_the_shared_lookups() {
         let pj = parse_info(INFO).to_profiles_json();
-        assert_eq!(pj.resolve_profile("xiaomi,redmi-router-ax6000"), Some("xiaomi_redmi-router-ax6000-stock"));
-        assert_eq!(pj.resolve_profile("glinet,gl-mt6000"), Some("glinet_gl-mt6000"));
+        assert_eq!(
+            pj.resolve_profile("xiaomi,redmi-router-ax6000"),
+            Some("xiaomi_redmi-router-ax6000-stock")
+        );
+        assert_eq!(
+            pj.resolve_profile("glinet,gl-mt6000"),
+            Some("glinet_gl-mt6000")
+        );
         assert_eq!(pj.resolve_profile("nope"), None);
-        let req = vec!["base-files".to_string(), "luci".to_string(), "kmod-usb3".to_string()];
+        let req = vec![
+            "base-files".to_string(),
+            "luci".to_string(),
+            "kmod-usb3".to_string(),
+        ];
         let pk = asu_protocol::upstream::build_packages(&req, true, &pj, "glinet_gl-mt6000");
         // Every default and device package the list lacks is removed; the
         // device's own removal (-wpad-basic-mbedtls) is not touched.
         assert_eq!(
             pk,
-            ["-ca-bundle", "-dnsmasq", "-dropbear", "-firewall4", "-fitblk", "-kmod-mt7915e", "base-files", "luci", "kmod-usb3"]
+            [
+                "-ca-bundle",
+                "-dnsmasq",
+                "-dropbear",
+                "-firewall4",
+                "-fitblk",
+                "-kmod-mt7915e",
+                "base-files",
+                "luci",
+                "kmod-usb3"
+            ]
         );
     }
 

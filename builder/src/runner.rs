@@ -28,7 +28,9 @@ pub struct RunSpec {
 impl RunSpec {
     /// The argv as recorded in `build_cmd`.
     pub fn argv(&self) -> Vec<String> {
-        std::iter::once(self.program.clone()).chain(self.args.iter().cloned()).collect()
+        std::iter::once(self.program.clone())
+            .chain(self.args.iter().cloned())
+            .collect()
     }
 }
 
@@ -88,9 +90,22 @@ async fn read_tail<R: AsyncRead + Unpin>(mut r: R, limit: usize) -> Vec<u8> {
 }
 
 fn kill_group(pgid: u32) {
+    if pgid == 0 {
+        return;
+    }
     // The child called setpgid(0, 0), so its pid is the group id.
     unsafe {
         libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+    }
+}
+
+/// Kills the group when dropped, so that a run abandoned mid-way (its
+/// future dropped) leaves nothing behind either.
+struct GroupGuard(u32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
     }
 }
 
@@ -110,6 +125,7 @@ pub async fn run(spec: &RunSpec, mut cancel: watch::Receiver<bool>) -> std::io::
         .kill_on_drop(true);
     let mut child = cmd.spawn()?;
     let pgid = child.id().unwrap_or(0);
+    let group = GroupGuard(pgid);
     let out = tokio::spawn(read_tail(child.stdout.take().expect("piped"), SCAN_LIMIT));
     let err = tokio::spawn(read_tail(child.stderr.take().expect("piped"), SCAN_LIMIT));
 
@@ -132,9 +148,7 @@ pub async fn run(spec: &RunSpec, mut cancel: watch::Receiver<bool>) -> std::io::
     };
     // Also on a normal exit: anything make left running in the background
     // would otherwise keep the pipes open and outlive the job.
-    if pgid != 0 {
-        kill_group(pgid);
-    }
+    drop(group);
     let _ = child.wait().await;
 
     let collect = |h: tokio::task::JoinHandle<Vec<u8>>| async move {
@@ -145,7 +159,11 @@ pub async fn run(spec: &RunSpec, mut cancel: watch::Receiver<bool>) -> std::io::
     };
     let stdout = collect(out).await;
     let stderr = collect(err).await;
-    Ok(RunOutput { exit, stdout, stderr })
+    Ok(RunOutput {
+        exit,
+        stdout,
+        stderr,
+    })
 }
 
 /// `make` argument builders. Each variable is one argv element, so a package
@@ -219,9 +237,20 @@ mod tests {
 
     #[test]
     fn package_list_is_one_argument() {
-        let pkgs: Vec<String> = ["luci", "-dnsmasq", "kmod-usb3"].iter().map(|s| s.to_string()).collect();
+        let pkgs: Vec<String> = ["luci", "-dnsmasq", "kmod-usb3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let v = make_args::manifest("glinet_gl-mt6000", &pkgs);
-        assert_eq!(v, ["manifest", "PROFILE=glinet_gl-mt6000", "PACKAGES=luci -dnsmasq kmod-usb3", "STRIP_ABI=1"]);
+        assert_eq!(
+            v,
+            [
+                "manifest",
+                "PROFILE=glinet_gl-mt6000",
+                "PACKAGES=luci -dnsmasq kmod-usb3",
+                "STRIP_ABI=1"
+            ]
+        );
         let bin = Path::new("/w/abc/bin");
         let files = Path::new("/w/abc/files");
         let v = make_args::image(&make_args::ImageArgs {
@@ -251,8 +280,15 @@ mod tests {
     async fn arguments_never_reach_a_shell() {
         let dir = tempfile::tempdir().unwrap();
         let marker = dir.path().join("pwned");
-        let hostile = format!("PACKAGES=a b $(touch {m}) `touch {m}`; touch {m}", m = marker.display());
-        let s = spec("printf", &["[%s]\\n", &hostile, "x y"], Duration::from_secs(10));
+        let hostile = format!(
+            "PACKAGES=a b $(touch {m}) `touch {m}`; touch {m}",
+            m = marker.display()
+        );
+        let s = spec(
+            "printf",
+            &["[%s]\\n", &hostile, "x y"],
+            Duration::from_secs(10),
+        );
         let out = run(&s, never_cancel()).await.unwrap();
         assert!(out.success(), "{out:?}");
         assert_eq!(out.stdout, format!("[{hostile}]\n[x y]\n"));
@@ -264,7 +300,11 @@ mod tests {
         std::env::set_var("ASU_SECRET_FOR_TEST", "leak");
         let s = spec("env", &[], Duration::from_secs(10));
         let out = run(&s, never_cancel()).await.unwrap();
-        let mut names: Vec<&str> = out.stdout.lines().filter_map(|l| l.split('=').next()).collect();
+        let mut names: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.split('=').next())
+            .collect();
         names.sort();
         assert_eq!(names, ["HOME", "LANG", "PATH"]);
         assert!(out.stdout.contains("LANG=C\n"));
@@ -273,7 +313,12 @@ mod tests {
     fn alive(pid: i32) -> bool {
         // A zombie is dead for our purposes.
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+            Ok(stat) => !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z'),
             Err(_) => false,
         }
     }
@@ -289,7 +334,11 @@ mod tests {
         let out = run(&s, never_cancel()).await.unwrap();
         assert_eq!(out.exit, ExitKind::TimedOut);
         assert!(started.elapsed() < Duration::from_secs(10));
-        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while alive(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
@@ -311,8 +360,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn dropping_the_run_kills_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+        let s = spec("bash", &["-c", &script], Duration::from_secs(600));
+        let run = run(&s, never_cancel());
+        // Give it time to start, then drop it unfinished.
+        let _ = tokio::time::timeout(Duration::from_millis(700), run).await;
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(!alive(pid), "grandchild sleep {pid} survived");
+    }
+
+    #[tokio::test]
     async fn exit_codes_and_output_are_kept() {
-        let s = spec("bash", &["-c", "echo out; echo err >&2; exit 3"], Duration::from_secs(10));
+        let s = spec(
+            "bash",
+            &["-c", "echo out; echo err >&2; exit 3"],
+            Duration::from_secs(10),
+        );
         let out = run(&s, never_cancel()).await.unwrap();
         assert_eq!(out.exit, ExitKind::Exited(Some(3)));
         assert_eq!(out.stdout, "out\n");
