@@ -65,26 +65,51 @@ fn default_compat() -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FwError {
     /// Shorter than one header plus trailer.
-    TooShort { len: usize },
-    BadMagic { found: u32 },
+    TooShort {
+        len: usize,
+    },
+    BadMagic {
+        found: u32,
+    },
     /// Chunk size smaller than header+trailer or larger than the file.
-    BadSize { size: u32, file_len: usize },
-    BadCrc { stored: u32, computed: u32 },
+    BadSize {
+        size: u32,
+        file_len: usize,
+    },
+    BadCrc {
+        stored: u32,
+        computed: u32,
+    },
     /// The chunk is neither metadata nor signature, or only signatures exist.
-    NoMetadata { chunk_type: u8 },
+    NoMetadata {
+        chunk_type: u8,
+    },
     BadJson(String),
-    DeviceNotSupported { board_name: String, supported: Vec<String> },
-    IncompatibleVersion { device: String, image: String, message: Option<String> },
+    DeviceNotSupported {
+        board_name: String,
+        supported: Vec<String>,
+    },
+    IncompatibleVersion {
+        device: String,
+        image: String,
+        message: Option<String>,
+    },
 }
 
 impl fmt::Display for FwError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FwError::TooShort { len } => {
-                write!(f, "Image metadata not present: file of {len} bytes is too short")
+                write!(
+                    f,
+                    "Image metadata not present: file of {len} bytes is too short"
+                )
             }
             FwError::BadMagic { found } => {
-                write!(f, "Image metadata not present: trailer magic is 0x{found:08x}, not FWx0")
+                write!(
+                    f,
+                    "Image metadata not present: trailer magic is 0x{found:08x}, not FWx0"
+                )
             }
             FwError::BadSize { size, file_len } => write!(
                 f,
@@ -95,15 +120,25 @@ impl fmt::Display for FwError {
                 "Image checksum mismatch: trailer says 0x{stored:08x}, data gives 0x{computed:08x}"
             ),
             FwError::NoMetadata { chunk_type } => {
-                write!(f, "Image metadata not present: found chunk type {chunk_type} instead")
+                write!(
+                    f,
+                    "Image metadata not present: found chunk type {chunk_type} instead"
+                )
             }
             FwError::BadJson(e) => write!(f, "Invalid image metadata JSON: {e}"),
-            FwError::DeviceNotSupported { board_name, supported } => write!(
+            FwError::DeviceNotSupported {
+                board_name,
+                supported,
+            } => write!(
                 f,
                 "Device {board_name} not supported by this image. Supported devices: {}",
                 supported.join(" ")
             ),
-            FwError::IncompatibleVersion { device, image, message } => {
+            FwError::IncompatibleVersion {
+                device,
+                image,
+                message,
+            } => {
                 write!(
                     f,
                     "The device is supported, but this image is incompatible for sysupgrade \
@@ -175,7 +210,10 @@ pub fn locate_metadata(image: &[u8]) -> Result<MetadataChunk, FwError> {
                 let json = &image[start + HEADER_LEN..end - TRAILER_LEN];
                 let metadata: FwMetadata =
                     serde_json::from_slice(json).map_err(|e| FwError::BadJson(e.to_string()))?;
-                return Ok(MetadataChunk { body_len: start, metadata });
+                return Ok(MetadataChunk {
+                    body_len: start,
+                    metadata,
+                });
             }
             CHUNK_SIGNATURE => end = start,
             other => return Err(FwError::NoMetadata { chunk_type: other }),
@@ -210,14 +248,27 @@ fn check_chunk(data: &[u8], file_len: usize) -> Result<(u8, usize), FwError> {
 
 /// The check a router's sysupgrade makes before flashing: its board name
 /// must be listed, and the compat major version must match its own.
-pub fn check_for_board(meta: &FwMetadata, board_name: &str, own_compat: &str) -> Result<(), FwError> {
-    let own_compat = if own_compat.is_empty() { DEFAULT_COMPAT_VERSION } else { own_compat };
-    let image_compat =
-        if meta.compat_version.is_empty() { DEFAULT_COMPAT_VERSION } else { &meta.compat_version };
+pub fn check_for_board(
+    meta: &FwMetadata,
+    board_name: &str,
+    own_compat: &str,
+) -> Result<(), FwError> {
+    let own_compat = if own_compat.is_empty() {
+        DEFAULT_COMPAT_VERSION
+    } else {
+        own_compat
+    };
+    let image_compat = if meta.compat_version.is_empty() {
+        DEFAULT_COMPAT_VERSION
+    } else {
+        &meta.compat_version
+    };
     // Like fwtool.sh: images with compat != 1.0 name their devices in
     // new_supported_devices.
     let list = if image_compat != DEFAULT_COMPAT_VERSION {
-        meta.new_supported_devices.as_ref().unwrap_or(&meta.supported_devices)
+        meta.new_supported_devices
+            .as_ref()
+            .unwrap_or(&meta.supported_devices)
     } else {
         &meta.supported_devices
     };
@@ -296,8 +347,14 @@ mod tests {
     #[test]
     fn plain_file_has_no_metadata() {
         let image = vec![0u8; 100];
-        assert!(matches!(read_metadata(&image), Err(FwError::BadMagic { .. })));
-        assert!(matches!(read_metadata(b"short"), Err(FwError::TooShort { .. })));
+        assert!(matches!(
+            read_metadata(&image),
+            Err(FwError::BadMagic { .. })
+        ));
+        assert!(matches!(
+            read_metadata(b"short"),
+            Err(FwError::TooShort { .. })
+        ));
     }
 
     #[test]
@@ -331,8 +388,14 @@ mod tests {
         };
         let meta: FwMetadata = serde_json::from_str(&text).unwrap();
         assert_eq!(meta.metadata_version, "1.0");
-        assert_eq!(meta.compat_version, "1.0", "absent compat_version defaults to 1.0");
-        assert_eq!(meta.supported_devices, vec!["tplink,archer-c7-v5", "archer-c7-v5"]);
+        assert_eq!(
+            meta.compat_version, "1.0",
+            "absent compat_version defaults to 1.0"
+        );
+        assert_eq!(
+            meta.supported_devices,
+            vec!["tplink,archer-c7-v5", "archer-c7-v5"]
+        );
         assert_eq!(meta.version.target, "ath79/generic");
         assert_eq!(meta.version.board, "tplink_archer-c7-v5");
         check_for_board(&meta, "tplink,archer-c7-v5", "1.0").unwrap();
@@ -345,7 +408,11 @@ mod tests {
         assert!(check_for_board(&meta, "glinet,gl-mt6000", "").is_ok());
         assert!(check_for_board(&meta, "glinet,gl-mt6000", "1.1").is_ok());
         let e = check_for_board(&meta, "tplink,archer-c7-v5", "1.0").unwrap_err();
-        assert!(e.to_string().contains("Device tplink,archer-c7-v5 not supported"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("Device tplink,archer-c7-v5 not supported"),
+            "{e}"
+        );
         let e = check_for_board(&meta, "glinet,gl-mt6000", "2.0").unwrap_err();
         assert!(matches!(e, FwError::IncompatibleVersion { .. }));
         let mut newer = sample();

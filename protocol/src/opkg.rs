@@ -41,7 +41,10 @@ impl PackageEntry {
 
     /// An extra field by name (case-insensitive).
     pub fn field(&self, key: &str) -> Option<&str> {
-        self.extra.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.extra
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -81,17 +84,19 @@ pub fn relation_names(value: &str) -> Vec<String> {
         .split(',')
         .filter_map(|group| {
             let first = group.split('|').next().unwrap_or("");
-            let name = first.split(|c: char| c == '(' || c.is_whitespace()).find(|s| !s.is_empty())?;
+            let name = first
+                .split(|c: char| c == '(' || c.is_whitespace())
+                .find(|s| !s.is_empty())?;
             Some(name.to_string())
         })
         .collect()
 }
 
 fn parse_number(value: &str, key: &str, line: usize) -> Result<u64, IndexError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| IndexError { line, message: format!("{key} is not a number: {value:?}") })
+    value.trim().parse().map_err(|_| IndexError {
+        line,
+        message: format!("{key} is not a number: {value:?}"),
+    })
 }
 
 /// Parses a whole `Packages` file. Stanzas without a `Package` field are
@@ -114,7 +119,10 @@ pub fn parse_packages(text: &str) -> Result<Vec<PackageEntry>, IndexError> {
                 continue;
             }
             if !line.trim().is_empty() {
-                return Err(IndexError { line: line_no, message: "continuation line without a field".into() });
+                return Err(IndexError {
+                    line: line_no,
+                    message: "continuation line without a field".into(),
+                });
             }
         }
         if line.trim().is_empty() {
@@ -124,12 +132,19 @@ pub fn parse_packages(text: &str) -> Result<Vec<PackageEntry>, IndexError> {
             continue;
         }
         let Some((key, value)) = line.split_once(':') else {
-            return Err(IndexError { line: line_no, message: format!("expected 'Field: value', got {line:?}") });
+            return Err(IndexError {
+                line: line_no,
+                message: format!("expected 'Field: value', got {line:?}"),
+            });
         };
         if fields.is_empty() {
             stanza_line = line_no;
         }
-        fields.push((key.trim().to_string(), value.trim_start().to_string(), line_no));
+        fields.push((
+            key.trim().to_string(),
+            value.trim_start().to_string(),
+            line_no,
+        ));
     }
     if !fields.is_empty() {
         entries.push(stanza(fields, stanza_line)?);
@@ -150,7 +165,9 @@ fn stanza(fields: Vec<(String, String, usize)>, line: usize) -> Result<PackageEn
             "depends" => e.depends = relation_names(&value),
             "provides" => e.provides = relation_names(&value),
             "conflicts" => e.conflicts = relation_names(&value),
-            "abiversion" => e.abi_version = Some(value.trim().to_string()).filter(|s| !s.is_empty()),
+            "abiversion" => {
+                e.abi_version = Some(value.trim().to_string()).filter(|s| !s.is_empty())
+            }
             "architecture" => e.architecture = value.trim().to_string(),
             "installed-size" => e.installed_size = parse_number(&value, &key, l)?,
             "size" => e.size = parse_number(&value, &key, l)?,
@@ -161,7 +178,10 @@ fn stanza(fields: Vec<(String, String, usize)>, line: usize) -> Result<PackageEn
         }
     }
     if !have_name {
-        return Err(IndexError { line, message: "stanza has no Package field".into() });
+        return Err(IndexError {
+            line,
+            message: "stanza has no Package field".into(),
+        });
     }
     Ok(e)
 }
@@ -230,15 +250,24 @@ impl IndexJson {
             .iter()
             .map(|e| (e.name_without_abi().to_string(), e.version.clone()))
             .collect();
-        IndexJson { version: 2, architecture: architecture.to_string(), packages }
+        IndexJson {
+            version: 2,
+            architecture: architecture.to_string(),
+            packages,
+        }
     }
 }
 
 pub fn parse_index_json(text: &str) -> Result<IndexJson, IndexError> {
-    let idx: IndexJson =
-        serde_json::from_str(text).map_err(|e| IndexError { line: 0, message: e.to_string() })?;
+    let idx: IndexJson = serde_json::from_str(text).map_err(|e| IndexError {
+        line: 0,
+        message: e.to_string(),
+    })?;
     if idx.version != 2 {
-        return Err(IndexError { line: 0, message: format!("index.json version {} is not 2", idx.version) });
+        return Err(IndexError {
+            line: 0,
+            message: format!("index.json version {} is not 2", idx.version),
+        });
     }
     Ok(idx)
 }
@@ -253,7 +282,10 @@ pub fn write_index_json(index: &IndexJson) -> String {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/upstream/releases/22.03-SNAPSHOT");
+    const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/upstream/releases/22.03-SNAPSHOT"
+    );
 
     fn fixture(rel: &str) -> Option<String> {
         let path = format!("{FIXTURES}/{rel}");
@@ -276,13 +308,18 @@ mod tests {
         block
             .lines()
             .filter(|l| !l.starts_with(' '))
-            .filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), v.to_string())))
+            .filter_map(|l| {
+                l.split_once(": ")
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
             .collect()
     }
 
     #[test]
     fn parses_real_base_feed() {
-        let Some(text) = fixture("packages/mips_24kc/base/Packages") else { return };
+        let Some(text) = fixture("packages/mips_24kc/base/Packages") else {
+            return;
+        };
         let entries = parse_packages(&text).unwrap();
         let stanzas = text.lines().filter(|l| l.starts_with("Package: ")).count();
         assert_eq!(entries.len(), stanzas);
@@ -298,9 +335,14 @@ mod tests {
         assert_eq!(fw4.provides, vec!["uci-firewall"]);
         assert_eq!(fw4.field("Section"), Some("net"));
         assert!(fw4.description.contains('\n'), "continuation line kept");
-        assert!(fw4.description.ends_with("sharing the same configuration format."));
+        assert!(fw4
+            .description
+            .ends_with("sharing the same configuration format."));
 
-        let ubus = entries.iter().find(|e| e.name == "libubus20220601").unwrap();
+        let ubus = entries
+            .iter()
+            .find(|e| e.name == "libubus20220601")
+            .unwrap();
         assert_eq!(ubus.abi_version.as_deref(), Some("20220601"));
         assert_eq!(ubus.name_without_abi(), "libubus");
         let busybox = entries.iter().find(|e| e.name == "busybox").unwrap();
@@ -325,11 +367,16 @@ mod tests {
 
     #[test]
     fn writer_output_matches_real_layout_without_constraints() {
-        let Some(text) = fixture("packages/mips_24kc/base/Packages") else { return };
+        let Some(text) = fixture("packages/mips_24kc/base/Packages") else {
+            return;
+        };
         let entries = parse_packages(&text).unwrap();
         let ca = entries.iter().find(|e| e.name == "ca-bundle").unwrap();
         let written = write_packages(std::slice::from_ref(ca));
-        let original = text.split("\n\n").find(|b| b.starts_with("Package: ca-bundle\n")).unwrap();
+        let original = text
+            .split("\n\n")
+            .find(|b| b.starts_with("Package: ca-bundle\n"))
+            .unwrap();
         // ca-bundle has no version constraints, so the stanza is reproduced byte for byte.
         assert_eq!(written.trim_end(), original.trim_end());
     }
@@ -360,10 +407,15 @@ mod tests {
         assert_eq!(parse_index_json(&write_index_json(&idx)).unwrap(), idx);
         assert!(parse_index_json(r#"{"version":1,"architecture":"x","packages":{}}"#).is_err());
 
-        let Some(text) = fixture("packages/x86_64/base/Packages") else { return };
+        let Some(text) = fixture("packages/x86_64/base/Packages") else {
+            return;
+        };
         let entries = parse_packages(&text).unwrap();
         let idx = IndexJson::from_entries("x86_64", &entries);
-        assert_eq!(idx.packages.get("libubus").map(String::as_str), Some("2022-06-01-2bebf93c-1"));
+        assert_eq!(
+            idx.packages.get("libubus").map(String::as_str),
+            Some("2022-06-01-2bebf93c-1")
+        );
         assert!(!idx.packages.contains_key("libubus20220601"));
     }
 }

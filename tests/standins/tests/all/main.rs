@@ -1,0 +1,7 @@
+//! Integration tests of the stand-ins (one binary, so the mirror is
+//! generated once).
+
+mod common;
+mod imagebuilder;
+mod mirror;
+mod router;
