@@ -15,7 +15,7 @@ pub struct Browser {
     _driver: Proc,
 }
 
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4cd2c9c90aae";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a fresh profile.

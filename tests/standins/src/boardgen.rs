@@ -91,6 +91,7 @@ pub fn board_file(fx: &Fixtures, spec: &BoardSpec) -> io::Result<BoardFile> {
             world: r.world_without_abi(),
             all: r.installed_without_abi(),
         },
+        flashed_image: None,
     })
 }
 

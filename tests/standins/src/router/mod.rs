@@ -41,6 +41,16 @@ pub struct BoardFile {
     #[serde(default = "yes")]
     pub require_image_metadata: bool,
     pub packages: Packages,
+    /// The last image flashed (not something rpcd tells; the state file
+    /// records it so tests can check which bytes the router received).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flashed_image: Option<FlashedImage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FlashedImage {
+    pub sha256: String,
+    pub size: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -250,6 +260,10 @@ impl RouterState {
                 inner.rebooting = true;
                 inner.sessions.clear();
                 inner.tmp.clear();
+                inner.persistent.flashed_image = Some(FlashedImage {
+                    sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&image)),
+                    size: image.len(),
+                });
                 apply_image(
                     &mut inner.persistent,
                     &image[..body_len.min(image.len())],
