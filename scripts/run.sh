@@ -24,7 +24,8 @@ stop() {
   for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 start() { # name, command...: runs it in its own process group, logging to $STATE/logs/<name>.log
   local name=$1; shift
