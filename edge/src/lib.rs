@@ -2,25 +2,30 @@
 //! speak, the private builder API, and the frontend's static files.
 //!
 //! Pure modules (routing, CORS, token check, expiry, overview, store rules,
-//! queue messages) have native unit tests; the rest talks to the Workers
-//! runtime (KV `RESULTS`, Durable Object `BUILD_QUEUE`, R2 `STORE`,
-//! assets `ASSETS`).
+//! queue messages, package-change tables, request rules) have native unit
+//! tests; the rest talks to the Workers runtime (KV `RESULTS`, Durable
+//! Object `BUILD_QUEUE`, R2 `STORE`, assets `ASSETS`).
 
 pub mod auth;
+pub mod changes;
 pub mod config;
 pub mod cors;
 pub mod overview;
 pub mod queue_api;
 pub mod release;
+pub mod request_rules;
 pub mod route;
 pub mod store;
 pub mod ttl;
+pub mod upgrade;
 
 mod body;
 mod builder;
 mod durable;
 mod http;
+mod index_api;
 mod metadata;
+mod packages;
 mod public;
 mod queue;
 mod results;
@@ -77,6 +82,9 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         Route::Branches => public::branches(&cfg).await?,
         Route::DeviceProfile { version, target, profile } => public::device_profile(&cfg, &version, &target, &profile).await?,
         Route::Revision { version, target } => public::revision(&cfg, &version, &target).await?,
+        Route::TargetIndex { version, target } => index_api::target_index(env, &cfg, &version, &target).await?,
+        Route::ArchIndex { version, arch } => index_api::arch_index(env, &cfg, &version, &arch).await?,
+        Route::UpgradeCheck => upgrade::check(req, env, &cfg).await?,
         Route::StoreFile { hash, name } => public::store_file(env, &hash, &name, head).await?,
         Route::Builder(call) => return builder_call(req, env, &cfg, call).await,
         Route::BadRequest(detail) => http::error(400, detail)?,

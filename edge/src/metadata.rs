@@ -15,7 +15,7 @@ use worker::{Date, Delay, Fetch, Url};
 use crate::config::Config;
 
 /// Missing files are re-checked after at most this long.
-const NEGATIVE_TTL_SECONDS: u32 = 10;
+pub const NEGATIVE_TTL_SECONDS: u32 = 10;
 /// An upstream that does not answer in this time counts as unreachable.
 const FETCH_TIMEOUT_MS: u64 = 15_000;
 /// Bound on remembered entries (profiles.json files are up to a few MB parsed).
@@ -27,6 +27,7 @@ const MAX_ENTRIES: usize = 256;
 pub struct Unreachable(pub String);
 
 struct Entry {
+    stored_ms: f64,
     expires_ms: f64,
     value: Option<Rc<dyn Any>>,
 }
@@ -68,8 +69,25 @@ pub fn remember<T: 'static>(key: &str, value: Option<Rc<T>>, ttl_seconds: u32) {
             }
         }
         let value = value.map(|v| v as Rc<dyn Any>);
-        cache.insert(key.to_string(), Entry { expires_ms: now + ttl_seconds as f64 * 1000.0, value });
+        cache.insert(key.to_string(), Entry { stored_ms: now, expires_ms: now + ttl_seconds as f64 * 1000.0, value });
     });
+}
+
+/// Drops the remembered `{UPSTREAM_URL}/{path}` if it is at least
+/// `min_age_seconds` old, so the next `get` asks upstream again; true when
+/// it was dropped (or not remembered at all).
+pub fn forget_if_older(cfg: &Config, path: &str, min_age_seconds: u32) -> bool {
+    let url = format!("{}/{}", cfg.upstream_url, path);
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        match cache.get(&url) {
+            Some(e) if now_ms() - e.stored_ms < min_age_seconds as f64 * 1000.0 => false,
+            _ => {
+                cache.remove(&url);
+                true
+            }
+        }
+    })
 }
 
 enum Failure {
@@ -91,13 +109,10 @@ async fn fetch_once(url: &Url, path: &str) -> Result<worker::Response, Failure> 
     outcome
 }
 
-/// Fetches and parses `{UPSTREAM_URL}/{path}`; `Ok(None)` when upstream
-/// says the file does not exist.
-pub async fn get<T: DeserializeOwned + 'static>(cfg: &Config, path: &str) -> Result<Option<Rc<T>>, Unreachable> {
+/// Fetches `{UPSTREAM_URL}/{path}` as text, uncached; `Ok(None)` when
+/// upstream says the file does not exist.
+pub async fn get_text(cfg: &Config, path: &str) -> Result<Option<String>, Unreachable> {
     let url = format!("{}/{}", cfg.upstream_url, path);
-    if let Some(hit) = recall::<T>(&url) {
-        return Ok(hit);
-    }
     let parsed = Url::parse(&url).map_err(|e| Unreachable(format!("the upstream URL {url} is invalid ({e})")))?;
     let mut resp = fetch_once(&parsed, path).await;
     if matches!(resp, Err(Failure::Network(_))) {
@@ -109,18 +124,34 @@ pub async fn get<T: DeserializeOwned + 'static>(cfg: &Config, path: &str) -> Res
         Failure::Network(e) | Failure::Timeout(e) => e,
     })?;
     match resp.status_code() {
-        200 => {
-            let text = resp.text().await.map_err(|e| Unreachable(format!("reading {path} from upstream failed ({e})")))?;
+        200 => resp
+            .text()
+            .await
+            .map(Some)
+            .map_err(|e| Unreachable(format!("reading {path} from upstream failed ({e})"))),
+        404 | 403 | 410 => Ok(None),
+        status => Err(Unreachable(format!("the upstream server answered {status} for {path}"))),
+    }
+}
+
+/// Fetches and parses `{UPSTREAM_URL}/{path}`; `Ok(None)` when upstream
+/// says the file does not exist.
+pub async fn get<T: DeserializeOwned + 'static>(cfg: &Config, path: &str) -> Result<Option<Rc<T>>, Unreachable> {
+    let url = format!("{}/{}", cfg.upstream_url, path);
+    if let Some(hit) = recall::<T>(&url) {
+        return Ok(hit);
+    }
+    match get_text(cfg, path).await? {
+        Some(text) => {
             let value: T = serde_json::from_str(&text)
                 .map_err(|e| Unreachable(format!("the upstream server sent a malformed {path} ({e})")))?;
             let value = Rc::new(value);
             remember(&url, Some(value.clone()), cfg.metadata_ttl_seconds);
             Ok(Some(value))
         }
-        404 | 403 | 410 => {
+        None => {
             remember::<T>(&url, None, cfg.metadata_ttl_seconds.min(NEGATIVE_TTL_SECONDS));
             Ok(None)
         }
-        status => Err(Unreachable(format!("the upstream server answered {status} for {path}"))),
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use asu_protocol::package_changes::{published_for, ChangeTable};
 use asu_protocol::request::Limits;
 use asu_protocol::upstream::{Targets, Versions};
 use serde_json::{json, Map, Value};
@@ -40,7 +41,8 @@ pub struct ServerInfo<'a> {
 
 /// The branch objects, keyed by branch name. `present` maps each published
 /// version to its targets; versions missing from it are left out.
-pub fn branches(present: &BTreeMap<String, Targets>) -> BTreeMap<String, Value> {
+/// `package_changes` lists every change of the tables up to the branch.
+pub fn branches(present: &BTreeMap<String, Targets>, tables: &[ChangeTable]) -> BTreeMap<String, Value> {
     let mut grouped: BTreeMap<String, Vec<&String>> = BTreeMap::new();
     for version in present.keys() {
         grouped.entry(branch_of(version)).or_default().push(version);
@@ -67,7 +69,7 @@ pub fn branches(present: &BTreeMap<String, Targets>) -> BTreeMap<String, Value> 
                 "targets": present[newest],
                 "path": path,
                 "path_packages": path_packages,
-                "package_changes": [],
+                "package_changes": published_for(tables, &name),
             });
             (name, branch)
         })
@@ -99,8 +101,8 @@ pub fn latest(versions: &Versions, present: &BTreeMap<String, Targets>) -> Vec<S
     out
 }
 
-pub fn overview(versions: &Versions, present: &BTreeMap<String, Targets>, server: &ServerInfo) -> Value {
-    let branches: Map<String, Value> = branches(present).into_iter().collect();
+pub fn overview(versions: &Versions, present: &BTreeMap<String, Targets>, server: &ServerInfo, tables: &[ChangeTable]) -> Value {
+    let branches: Map<String, Value> = branches(present, tables).into_iter().collect();
     json!({
         "latest": latest(versions, present),
         "branches": branches,
@@ -140,16 +142,25 @@ mod tests {
         assert_eq!(c, ["SNAPSHOT", "23.05-SNAPSHOT", "23.05.4", "19.07-SNAPSHOT", "19.07.10"]);
     }
 
+    fn tables() -> Vec<ChangeTable> {
+        let t = r#"{"branch":"24.10","changes":[{"kind":"renamed","source":"auc","target":"owut","revision":26792,"why":"w"}]}"#;
+        vec![asu_protocol::package_changes::parse_table(t).unwrap()]
+    }
+
     #[test]
     fn branch_objects() {
-        let b = branches(&present());
+        let b = branches(&present(), &tables());
         assert_eq!(b.keys().collect::<Vec<_>>(), ["22.03", "23.05", "24.10"]);
         let b2410 = &b["24.10"];
         assert_eq!(b2410["versions"], json!(["24.10.5", "24.10.0-rc1"]));
         assert_eq!(b2410["targets"], json!({"mediatek/filogic": "aarch64_cortex-a53"}));
         assert_eq!(b2410["path"], "releases/{version}");
         assert_eq!(b2410["path_packages"], "releases/packages-24.10");
-        assert_eq!(b2410["package_changes"], json!([]));
+        assert_eq!(
+            b2410["package_changes"],
+            json!([{"source":"auc","target":"owut","revision":26792,"kind":"renamed","branch":"24.10","why":"w"}])
+        );
+        assert_eq!(b["23.05"]["package_changes"], json!([]), "a 24.10 change is not listed for 23.05");
         assert_eq!(b2410["enabled"], true);
         assert_eq!(b2410["snapshot"], false);
         assert_eq!(b["22.03"]["snapshot"], true);
@@ -172,6 +183,7 @@ mod tests {
             &Versions::default(),
             &present(),
             &ServerInfo { version: "0.1.0", contact: "ops@example", upstream_url: "http://up", limits: &limits },
+            &[],
         );
         assert_eq!(o["upstream_url"], "http://up");
         assert_eq!(

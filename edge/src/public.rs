@@ -12,22 +12,31 @@ use futures_util::future::join_all;
 use serde_json::json;
 use worker::{Env, Request, Response, Result};
 
+use asu_protocol::package_changes::{apply, branch_of, tables_up_to, Release};
+use asu_protocol::package_index::{unknown_packages_detail, Known};
+
 use crate::body::{read_capped, Body};
 use crate::config::Config;
 use crate::metadata::{self, Unreachable};
 use crate::overview::{self, ServerInfo};
 use crate::queue_api::{QueueCall, QueueReply};
 use crate::release::{self, profiles_path, targets_path, VERSIONS_PATH};
+use crate::request_rules::{client_from_user_agent, incorrect_version, profile_defaults, version_code_differs, version_mismatches};
 use crate::store::{self, may_serve};
-use crate::{http, queue, results};
+use crate::ttl::is_snapshot;
+use crate::{changes, http, packages, queue, results};
 
 /// Largest build request body (a 20 KiB first-boot script plus packages fits easily).
 pub const MAX_REQUEST_BODY: usize = 256 * 1024;
 /// Seconds a client is told to wait when the queue is full.
 const RETRY_AFTER_SECONDS: u32 = 60;
+/// A remembered profiles.json older than this is fetched again when a
+/// request names another revision.
+const REFRESH_AFTER_SECONDS: u32 = 30;
+pub const UNKNOWN_PACKAGE_HEADER: &str = "X-Unknown-Package";
 
 /// A request that cannot be built, with the status and words to say why.
-struct Reject(u16, String);
+pub(crate) struct Reject(pub u16, pub String);
 
 impl From<Unreachable> for Reject {
     fn from(e: Unreachable) -> Self {
@@ -35,15 +44,26 @@ impl From<Unreachable> for Reject {
     }
 }
 
-/// Checks the request against upstream metadata and sets `profile` to the
-/// profile id the ImageBuilder knows.
-async fn resolve(cfg: &Config, request: &mut BuildRequest) -> std::result::Result<(), Reject> {
+/// What the checks learnt about the release a request is for.
+struct Resolved {
+    profiles: Rc<ProfilesJson>,
+    /// The target's package architecture.
+    arch: String,
+}
+
+/// Checks the request against upstream metadata, sets `profile` to the
+/// profile id the ImageBuilder knows, and refuses a `version_code` the
+/// release does not have.
+async fn resolve(cfg: &Config, request: &mut BuildRequest) -> std::result::Result<Resolved, Reject> {
     let version = request.version.clone();
     let target = request.target.clone();
     let targets = metadata::get::<Targets>(cfg, &targets_path(&version)).await?;
+    let mut arch = None;
     match &targets {
-        Some(t) if !t.contains_key(&target) => return Err(Reject(400, release::unknown_target(&target, &version))),
-        Some(_) => {}
+        Some(t) => match t.get(&target) {
+            Some(a) => arch = Some(a.clone()),
+            None => return Err(Reject(400, release::unknown_target(&target, &version))),
+        },
         None => {
             let versions = metadata::get::<Versions>(cfg, VERSIONS_PATH).await?;
             let listed = versions.map(|v| v.versions_list.contains(&version)).unwrap_or(false);
@@ -52,19 +72,97 @@ async fn resolve(cfg: &Config, request: &mut BuildRequest) -> std::result::Resul
             }
         }
     }
-    let Some(profiles) = metadata::get::<ProfilesJson>(cfg, &profiles_path(&version, &target)).await? else {
+    let path = profiles_path(&version, &target);
+    let Some(mut profiles) = metadata::get::<ProfilesJson>(cfg, &path).await? else {
         return Err(Reject(400, release::unknown_target(&target, &version)));
     };
-    match profiles.resolve_profile(&request.profile) {
-        Some(id) => {
-            request.profile = id.to_string();
-            Ok(())
+    if version_code_differs(&request.version_code, &profiles.version_code)
+        && metadata::forget_if_older(cfg, &path, REFRESH_AFTER_SECONDS)
+    {
+        // The remembered copy may be behind upstream (snapshots move on).
+        if let Some(fresh) = metadata::get::<ProfilesJson>(cfg, &path).await? {
+            profiles = fresh;
         }
-        None => Err(Reject(400, release::unknown_profile(&request.profile, &target, &version))),
+    }
+    if version_code_differs(&request.version_code, &profiles.version_code) {
+        return Err(Reject(400, incorrect_version(&profiles.version_code, &request.version_code, &version, &target)));
+    }
+    match profiles.resolve_profile(&request.profile) {
+        Some(id) => request.profile = id.to_string(),
+        None => return Err(Reject(400, release::unknown_profile(&request.profile, &target, &version))),
+    }
+    let arch = arch.unwrap_or_else(|| profiles.arch_packages.clone());
+    Ok(Resolved { profiles, arch })
+}
+
+/// Applies the package-change tables and checks every wanted name against
+/// the release's feeds. Nothing here is queued yet.
+async fn check_packages(
+    env: &Env,
+    cfg: &Config,
+    request: &mut BuildRequest,
+    resolved: &Resolved,
+) -> std::result::Result<(), Rejection> {
+    let sets = packages::release_sets(env, cfg, &request.version, &request.target, &resolved.arch, &resolved.profiles)
+        .await
+        .map_err(|e| Rejection::plain(Reject::from(e)))?;
+    let known = sets.as_ref().map(|(a, t)| Known::new([a.as_ref(), t.as_ref()]));
+    let known_fn = |name: &str| known.as_ref().is_some_and(|k| k.contains(name));
+    let defaults = profile_defaults(&resolved.profiles, &request.profile);
+    let release = Release { defaults: &defaults, known: known.as_ref().map(|_| &known_fn as &dyn Fn(&str) -> bool) };
+    let tables = tables_up_to(changes::tables(), &branch_of(&request.version));
+    for applied in apply(&tables, &release, request) {
+        worker::console_log!("package change ({}): {}", applied.branch, applied.effect);
+    }
+    // Feeds from `repositories` are not looked into, so their packages cannot be checked.
+    let (Some(known), true) = (known, request.repositories.is_empty()) else { return Ok(()) };
+    let wanted = request
+        .packages
+        .iter()
+        .filter(|p| !p.starts_with('-'))
+        .chain(request.packages_versions.keys())
+        .map(String::as_str);
+    let unknown = known.unknown(wanted);
+    if let Some(first) = unknown.first() {
+        return Err(Rejection {
+            status: 422,
+            detail: unknown_packages_detail(&unknown, &request.version, &request.target),
+            unknown_package: Some(first.name.clone()),
+        });
+    }
+    // Release feeds do not change, so a version that differs can never build.
+    if !is_snapshot(&request.version) {
+        if let Some(detail) = version_mismatches(&request.packages_versions, &known) {
+            return Err(Rejection::plain(Reject(400, detail)));
+        }
+    }
+    Ok(())
+}
+
+/// A refusal before queuing, possibly naming the unknown package (auc reads
+/// `X-Unknown-Package` on a 422).
+struct Rejection {
+    status: u16,
+    detail: String,
+    unknown_package: Option<String>,
+}
+
+impl Rejection {
+    fn plain(r: Reject) -> Self {
+        Rejection { status: r.0, detail: r.1, unknown_package: None }
+    }
+
+    fn respond(self) -> Result<Response> {
+        let resp = http::error(self.status, self.detail)?;
+        if let Some(name) = self.unknown_package {
+            resp.headers().set(UNKNOWN_PACKAGE_HEADER, &name)?;
+        }
+        Ok(resp)
     }
 }
 
 pub async fn submit(mut req: Request, env: &Env, cfg: &Config) -> Result<Response> {
+    let user_agent = req.headers().get("User-Agent")?;
     let body = match read_capped(&mut req, MAX_REQUEST_BODY).await? {
         Body::Complete(b) => b,
         Body::TooLarge => {
@@ -75,8 +173,15 @@ pub async fn submit(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
         Ok(r) => r,
         Err(e) => return http::error(400, e.to_string()),
     };
-    if let Err(Reject(status, detail)) = resolve(cfg, &mut request).await {
-        return http::error(status, detail);
+    if request.client.is_none() {
+        request.client = client_from_user_agent(user_agent.as_deref());
+    }
+    let resolved = match resolve(cfg, &mut request).await {
+        Ok(r) => r,
+        Err(Reject(status, detail)) => return http::error(status, detail),
+    };
+    if let Err(rejection) = check_packages(env, cfg, &mut request, &resolved).await {
+        return rejection.respond();
     }
     let hash = request_hash(&request);
     if let Some(answer) = results::get(env, &hash).await? {
@@ -151,14 +256,14 @@ pub async fn store_file(env: &Env, hash: &str, name: &str, head: bool) -> Result
     }
 }
 
-fn json_cached(cfg: &Config, value: &serde_json::Value) -> Result<Response> {
+pub(crate) fn json_cached(cfg: &Config, value: &serde_json::Value) -> Result<Response> {
     let resp = Response::from_json(value)?;
     resp.headers().set("Cache-Control", &format!("public, max-age={}", cfg.metadata_ttl_seconds.min(3600)))?;
     Ok(resp)
 }
 
 /// Every published version and its targets, probed in parallel.
-async fn published(cfg: &Config) -> std::result::Result<(Rc<Versions>, BTreeMap<String, Targets>), Unreachable> {
+pub(crate) async fn published(cfg: &Config) -> std::result::Result<(Rc<Versions>, BTreeMap<String, Targets>), Unreachable> {
     let versions = metadata::get::<Versions>(cfg, VERSIONS_PATH).await?.unwrap_or_default();
     let candidates = overview::candidate_versions(&versions);
     let paths: Vec<String> = candidates.iter().map(|v| targets_path(v)).collect();
@@ -184,7 +289,7 @@ async fn overview_value(cfg: &Config) -> std::result::Result<Rc<serde_json::Valu
         upstream_url: &cfg.upstream_url,
         limits: &cfg.limits,
     };
-    let value = Rc::new(overview::overview(&versions, &present, &server));
+    let value = Rc::new(overview::overview(&versions, &present, &server, changes::tables()));
     metadata::remember(&key, Some(value.clone()), cfg.metadata_ttl_seconds);
     Ok(value)
 }

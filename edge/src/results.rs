@@ -17,3 +17,17 @@ pub async fn put(env: &Env, answer: &BuildAnswer, hash: &str, ttl_seconds: u64) 
     env.kv(BINDING)?.put(hash, text)?.expiration_ttl(ttl_seconds.max(60)).execute().await?;
     Ok(())
 }
+
+/// Any other JSON value kept in the same namespace under a prefixed key
+/// (request hashes are bare hex, so prefixed keys never collide with them).
+/// A missing or unreadable entry is `None`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(env: &Env, key: &str) -> Option<T> {
+    let text = env.kv(BINDING).ok()?.get(key).text().await.ok()??;
+    serde_json::from_str(&text).ok()
+}
+
+pub async fn put_json<T: serde::Serialize>(env: &Env, key: &str, value: &T, ttl_seconds: u64) -> Result<()> {
+    let text = serde_json::to_string(value)?;
+    env.kv(BINDING)?.put(key, text)?.expiration_ttl(ttl_seconds.max(60)).execute().await?;
+    Ok(())
+}

@@ -19,6 +19,12 @@ pub enum Route {
     /// `/json/v1/{release path}/targets/{t}/{st}/{profile}.json`.
     DeviceProfile { version: String, target: String, profile: String },
     Revision { version: String, target: String },
+    /// `/json/v1/{release path}/targets/{t}/{st}/index.json`: the target feed's `{architecture, packages}`.
+    TargetIndex { version: String, target: String },
+    /// `/json/v1/{release path}/packages/{arch}-index.json`: every arch feed's `{name: version}`.
+    ArchIndex { version: String, arch: String },
+    /// `POST /api/v1/upgrade-check`.
+    UpgradeCheck,
     StoreFile { hash: String, name: String },
     Builder(BuilderCall),
     /// A malformed value in a known route: 400 with this detail.
@@ -118,6 +124,13 @@ pub fn route(method: &str, path: &str) -> Route {
             get_only(method, route)
         }
         ["api", "v1", "stats"] => get_only(method, Route::Stats),
+        ["api", "v1", "upgrade-check"] => {
+            if method == "POST" {
+                Route::UpgradeCheck
+            } else {
+                Route::MethodNotAllowed { allow: POST }
+            }
+        }
         ["api", "v1", "overview"] => get_only(method, Route::OverviewRedirect),
         ["api", "v1", "revision", version, target, subtarget] => {
             let route = match checked_target(version, target, subtarget) {
@@ -157,26 +170,47 @@ fn checked_target(version: &str, target: &str, subtarget: &str) -> Result<(Strin
     Ok((version, target))
 }
 
+/// A package architecture (`aarch64_cortex-a53`, `x86_64`, `mips_24kc`).
+pub fn is_arch(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 fn json_route(rest: &[&str]) -> Route {
     let not_found = || Route::NotFound("No such metadata file".into());
     let Some((version, skip)) = release_version(rest) else {
         return not_found();
     };
+    let version_segment = if version == "SNAPSHOT" { "SNAPSHOT" } else { rest[1] };
     match &rest[skip..] {
         ["targets", target, subtarget, file] => {
             let Some(profile) = decode_segment(file).and_then(|f| f.strip_suffix(".json").map(String::from)) else {
                 return not_found();
             };
-            if profile == "index" {
-                return not_found();
-            }
-            let version_segment = if version == "SNAPSHOT" { "SNAPSHOT" } else { rest[1] };
             match checked_target(version_segment, target, subtarget) {
+                Ok((version, target)) if profile == "index" => Route::TargetIndex { version, target },
                 Ok((version, target)) => match validate::profile("profile", &profile) {
                     Ok(()) => Route::DeviceProfile { version, target, profile },
                     Err(e) => Route::BadRequest(e.to_string()),
                 },
                 Err(detail) => Route::BadRequest(detail),
+            }
+        }
+        ["packages", file] => {
+            let Some(arch) = decode_segment(file).and_then(|f| f.strip_suffix("-index.json").map(String::from)) else {
+                return not_found();
+            };
+            if !is_arch(&arch) {
+                return Route::BadRequest(format!("{} is not a package architecture", validate::quote(&arch)));
+            }
+            let Some(version) = decode_segment(version_segment) else {
+                return Route::BadRequest("the version in the path is not readable".into());
+            };
+            match validate::version("version", &version) {
+                Ok(()) => Route::ArchIndex { version, arch },
+                Err(e) => Route::BadRequest(e.to_string()),
             }
         }
         _ => not_found(),
@@ -249,6 +283,19 @@ mod tests {
             Route::DeviceProfile { version: "SNAPSHOT".into(), target: "x86/64".into(), profile: "generic".into() }
         );
         assert_eq!(
+            route("GET", "/json/v1/releases/24.10.5/targets/mediatek/filogic/index.json"),
+            Route::TargetIndex { version: "24.10.5".into(), target: "mediatek/filogic".into() }
+        );
+        assert_eq!(
+            route("GET", "/json/v1/releases/24.10.5/packages/aarch64_cortex-a53-index.json"),
+            Route::ArchIndex { version: "24.10.5".into(), arch: "aarch64_cortex-a53".into() }
+        );
+        assert_eq!(
+            route("HEAD", "/json/v1/snapshots/packages/x86_64-index.json"),
+            Route::ArchIndex { version: "SNAPSHOT".into(), arch: "x86_64".into() }
+        );
+        assert_eq!(route("POST", "/api/v1/upgrade-check"), Route::UpgradeCheck);
+        assert_eq!(
             route("GET", &format!("/store/{H}/openwrt-x86-64-generic-ext4-combined.img.gz")),
             Route::StoreFile { hash: H.into(), name: "openwrt-x86-64-generic-ext4-combined.img.gz".into() }
         );
@@ -271,7 +318,9 @@ mod tests {
         assert!(matches!(route("GET", &format!("/store/{H}/a%2Fb")), Route::NotFound(_)));
         assert!(matches!(route("GET", &format!("/store/{H}/a/b")), Route::NotFound(_)));
         assert!(matches!(route("GET", "/api/v1/nothing"), Route::NotFound(_)));
-        assert!(matches!(route("GET", "/json/v1/releases/24.10.5/targets/mediatek/filogic/index.json"), Route::NotFound(_)));
+        assert!(matches!(route("GET", "/json/v1/releases/24.10.5/packages/AArch64-index.json"), Route::BadRequest(_)));
+        assert!(matches!(route("GET", "/json/v1/releases/24.10.5/packages/aarch64_cortex-a53.json"), Route::NotFound(_)));
+        assert!(matches!(route("GET", "/json/v1/releases/24.10.5/packages/x/y-index.json"), Route::NotFound(_)));
     }
 
     #[test]
@@ -279,6 +328,11 @@ mod tests {
         assert_eq!(route("GET", "/api/v1/build"), Route::MethodNotAllowed { allow: POST });
         assert_eq!(route("POST", &format!("/api/v1/build/{H}")), Route::MethodNotAllowed { allow: GET });
         assert_eq!(route("DELETE", "/api/v1/stats"), Route::MethodNotAllowed { allow: GET });
+        assert_eq!(route("GET", "/api/v1/upgrade-check"), Route::MethodNotAllowed { allow: POST });
+        assert_eq!(
+            route("POST", "/json/v1/releases/24.10.5/packages/x86_64-index.json"),
+            Route::MethodNotAllowed { allow: GET }
+        );
         assert_eq!(route("GET", LEASE_PATH), Route::Builder(BuilderCall::MethodNotAllowed { allow: POST }));
     }
 

@@ -169,11 +169,21 @@ pub fn version_code(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// The distribution name (`openwrt`).
+/// Distributions this service builds images of.
+pub const DISTROS: &[&str] = &["openwrt"];
+
+/// The distribution name (`openwrt`). Only [`DISTROS`] are accepted: any
+/// other name could never be built, and would only queue a job that fails.
 pub fn distro(field: &str, value: &str) -> Result<(), FieldError> {
     check_len(field, value, 32)?;
     if !is_lower_word(value) {
         return Err(FieldError::new(field, format!("{} is not a distribution name like openwrt", quote(value))));
+    }
+    if !DISTROS.contains(&value) {
+        return Err(FieldError::new(
+            field,
+            format!("{} is not a distribution this server builds ({})", quote(value), DISTROS.join(", ")),
+        ));
     }
     Ok(())
 }
@@ -217,7 +227,7 @@ pub fn defaults(field: &str, value: &str, max_bytes: usize) -> Result<(), FieldE
 
 /// Whether `url` lies under one of the allowed prefixes. The URL is parsed
 /// strictly (https/http, no userinfo, no encoded or dot segments, no
-/// whitespace) and compared by scheme, host and path prefix at a `/`
+/// whitespace, a path of letters, digits and `/ . _ - ~ +` only) and compared by scheme, host and path prefix at a `/`
 /// boundary, so `https://allowed@evil`, `https://allowed.evil` and
 /// `https://allowed/../x` never match.
 pub fn url_allowed(url: &str, allow_list: &[String]) -> bool {
@@ -260,7 +270,9 @@ impl SimpleUrl {
         if !host_ok(authority) {
             return None; // rejects userinfo (@), encoded hosts (%), and the like
         }
-        let bad_path = path.contains(['%', '\\', '?', '#', '@'])
+        // Feed paths are plain words: no escapes, queries, userinfo, and none
+        // of the characters a shell, make or a config line would act on.
+        let bad_path = !path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '~' | '+'))
             || path.split('/').any(|seg| seg == "." || seg == "..");
         if bad_path {
             return None;
@@ -325,6 +337,8 @@ mod tests {
         let allow = vec!["https://downloads.openwrt.org/releases".to_string()];
         assert!(url_allowed("https://downloads.openwrt.org/releases/24.10.5/packages/x", &allow));
         assert!(url_allowed("https://DOWNLOADS.openwrt.org/releases", &allow));
+        assert!(url_allowed("https://downloads.openwrt.org/releases/24.10.5/packages/aarch64_cortex-a53/base", &allow));
+        assert!(url_allowed("https://downloads.openwrt.org/releases/~user/x+y", &allow));
         for bad in [
             "https://downloads.openwrt.org@evil.example/releases",
             "https://downloads.openwrt.org.evil.example/releases",
@@ -336,8 +350,20 @@ mod tests {
             "ftp://downloads.openwrt.org/releases/x",
             "https://downloads.openwrt.org/other",
             "https://downloads.openwrt.org/releases/x?y",
+            "https://downloads.openwrt.org/releases/$(reboot)",
+            "https://downloads.openwrt.org/releases/x;reboot",
+            "https://downloads.openwrt.org/releases/`id`",
+            "https://downloads.openwrt.org/releases/x'y",
         ] {
             assert!(!url_allowed(bad, &allow), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_known_distributions() {
+        assert!(distro("distro", "openwrt").is_ok());
+        for bad in ["lede", "OpenWrt", "", "openwrt;x", "immortalwrt"] {
+            assert_eq!(distro("distro", bad).unwrap_err().field, "distro", "{bad}");
         }
     }
 

@@ -2,6 +2,7 @@
 //! builder, stand-ins, Chromium) on 127.0.0.1, and helpers to talk to them.
 
 pub mod builder_client;
+pub mod contract;
 pub mod http;
 pub mod procs;
 pub mod stack;

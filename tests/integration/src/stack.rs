@@ -14,6 +14,12 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
+/// Where `wrangler dev` runs (wrangler.toml, the built worker): the
+/// repository, unless `ASU_EDGE_ROOT` names another tree with a built edge.
+pub fn edge_root() -> PathBuf {
+    std::env::var_os("ASU_EDGE_ROOT").map(PathBuf::from).unwrap_or_else(repo_root)
+}
+
 /// `../shared` beside the repository (CI lays a copy there).
 pub fn shared_dir() -> PathBuf {
     std::env::var_os("ASU_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("../shared"))
@@ -87,6 +93,8 @@ pub struct EdgeConfig {
     pub max_queue_length: u32,
     pub persist_dir: PathBuf,
     pub port: u16,
+    /// More `--var NAME:value` pairs (e.g. REPOSITORY_ALLOW_LIST); empty by default.
+    pub extra_vars: Vec<(String, String)>,
 }
 
 pub struct Edge {
@@ -104,12 +112,13 @@ impl Edge {
             max_queue_length: 200,
             persist_dir: state.join("edge-persist"),
             port: free_port(),
+            extra_vars: Vec::new(),
         }
     }
 
     /// Starts `wrangler dev` on the built worker and waits until it answers.
     pub fn start(config: EdgeConfig, logs: &Path) -> Edge {
-        let root = repo_root();
+        let root = edge_root();
         let mut cmd = Command::new(root.join("node_modules/.bin/wrangler"));
         cmd.current_dir(&root)
             .env("WRANGLER_SEND_METRICS", "false")
@@ -125,6 +134,9 @@ impl Edge {
             .args(["--var", &format!("UPSTREAM_URL:{}", config.upstream_url)])
             .args(["--var", &format!("LEASE_SECONDS:{}", config.lease_seconds)])
             .args(["--var", &format!("MAX_QUEUE_LENGTH:{}", config.max_queue_length)]);
+        for (name, value) in &config.extra_vars {
+            cmd.args(["--var", &format!("{name}:{value}")]);
+        }
         let mut proc = Proc::spawn(&format!("edge-{}", config.port), cmd, logs);
         let url = format!("http://127.0.0.1:{}", config.port);
         let deadline = Instant::now() + Duration::from_secs(90);

@@ -77,6 +77,9 @@ async fn upgrade_a_gl_mt6000_from_23_05_to_24_10_in_the_browser() {
     // set, its filesystem. Its hash names the build whose image the router got.
     let mut expected = BuildRequest::new("24.10.5", "mediatek/filogic", "glinet_gl-mt6000");
     expected.packages = packages_before.keys().cloned().collect();
+    // 24.10 made fitblk a default on mediatek/filogic; the edge's package
+    // changes keep it in a complete-set request from 23.05.
+    expected.packages.push("fitblk".into());
     expected.diff_packages = true;
     expected.filesystem = Some("squashfs".into());
     let hash = request_hash(&BuildRequest::from_json(&serde_json::to_vec(&expected).unwrap(), &Limits::default()).unwrap());
