@@ -14,7 +14,7 @@ pub const DEFAULT_HEADERS: &str = "Content-Type, Accept, Authorization, Cache-Co
 /// Browsers cache the preflight this long (one day): LuCI preflights every poll.
 pub const PREFLIGHT_MAX_AGE: &str = "86400";
 /// Headers the browser lets scripts read on real answers.
-pub const EXPOSED: &str = "X-Queue-Position, X-Imagebuilder-Status, X-Unknown-Package, Retry-After, Content-Length, Location";
+pub const EXPOSED: &str = "X-Queue-Position, X-Imagebuilder-Status, X-Unknown-Package, X-Asu-Cache, Retry-After, Content-Length, Location";
 
 /// Headers every real answer carries.
 pub fn answer_headers() -> [(&'static str, &'static str); 2] {

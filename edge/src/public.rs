@@ -185,7 +185,7 @@ pub async fn submit(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     }
     let hash = request_hash(&request);
     if let Some(answer) = results::get(env, &hash).await? {
-        return http::answer(&answer);
+        return from_cache(&answer);
     }
     let call = QueueCall::Enqueue { hash: hash.clone(), request, max_queue_length: cfg.max_queue_length };
     match queue::call(env, &call).await? {
@@ -207,13 +207,30 @@ fn unexpected(reply: &QueueReply) -> worker::Error {
     worker::Error::RustError(format!("unexpected reply from the build queue: {reply:?}"))
 }
 
+/// Where an answer came from: the KV result cache, or the queue object.
+enum Source {
+    Cache,
+    Queue,
+}
+
+/// An answer read from KV, marked so operators (and tests) can see that
+/// the hot path did not reach the Durable Object.
+fn from_cache(answer: &BuildAnswer) -> Result<Response> {
+    let resp = http::answer(answer)?;
+    resp.headers().set(CACHE_HEADER, "hit")?;
+    Ok(resp)
+}
+
+/// `X-Asu-Cache: hit` on answers served from the KV result cache.
+pub const CACHE_HEADER: &str = "X-Asu-Cache";
+
 /// The current answer for a hash: KV first (no queue call on a hit).
-async fn current_answer(env: &Env, hash: &str) -> Result<Option<BuildAnswer>> {
+async fn current_answer(env: &Env, hash: &str) -> Result<Option<(BuildAnswer, Source)>> {
     if let Some(answer) = results::get(env, hash).await? {
-        return Ok(Some(answer));
+        return Ok(Some((answer, Source::Cache)));
     }
     match queue::call(env, &QueueCall::Status { hash: hash.to_string() }).await? {
-        QueueReply::State { answer } => Ok(Some(answer)),
+        QueueReply::State { answer } => Ok(Some((answer, Source::Queue))),
         QueueReply::NotFound => Ok(None),
         other => Err(unexpected(&other)),
     }
@@ -221,7 +238,8 @@ async fn current_answer(env: &Env, hash: &str) -> Result<Option<BuildAnswer>> {
 
 pub async fn status(env: &Env, hash: &str) -> Result<Response> {
     match current_answer(env, hash).await? {
-        Some(answer) => http::answer(&answer),
+        Some((answer, Source::Cache)) => from_cache(&answer),
+        Some((answer, Source::Queue)) => http::answer(&answer),
         None => http::error_for(hash, 404, format!("No build with request hash {hash} is known (it may have expired)")),
     }
 }
@@ -234,7 +252,7 @@ pub async fn stats(env: &Env) -> Result<Response> {
 }
 
 pub async fn store_file(env: &Env, hash: &str, name: &str, head: bool) -> Result<Response> {
-    let servable = current_answer(env, hash).await?.map(|a| may_serve(&a, name)).unwrap_or(false);
+    let servable = current_answer(env, hash).await?.map(|(a, _)| may_serve(&a, name)).unwrap_or(false);
     if !servable {
         return http::error(404, "No such file (the build is unknown, unfinished or does not have it)");
     }

@@ -84,6 +84,7 @@ async fn build_goes_queued_started_done_and_is_served_from_the_store() {
 
     let polled = get(&format!("{}/{hash}", build_url())).await;
     assert_eq!(polled.status, 202);
+    assert_eq!(polled.header("x-asu-cache"), None, "a queued job is answered by the queue object");
     assert_eq!(polled.json()["detail"], "queued");
     let headers_only = head(&format!("{}/{hash}", build_url())).await;
     assert_eq!(headers_only.status, 202);
@@ -115,6 +116,7 @@ async fn build_goes_queued_started_done_and_is_served_from_the_store() {
 
     let finished = get(&format!("{}/{hash}", build_url())).await;
     assert_eq!(finished.status, 200);
+    assert_eq!(finished.header("x-asu-cache").as_deref(), Some("hit"), "a finished build's poll is one KV read");
     let f = finished.json();
     assert_eq!(f["status"], 200);
     assert_eq!(f["request_hash"], hash);
@@ -130,6 +132,7 @@ async fn build_goes_queued_started_done_and_is_served_from_the_store() {
     // A repeat of the finished request is answered at once, with no new job.
     let again = post_json(&build_url(), &body).await;
     assert_eq!(again.status, 200);
+    assert_eq!(again.header("x-asu-cache").as_deref(), Some("hit"), "a repeated POST is answered from KV");
     assert_eq!(again.json()["images"], f["images"]);
     assert!(b.lease().await.is_none(), "a finished request must not queue again");
 }
