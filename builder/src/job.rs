@@ -329,6 +329,7 @@ fn make_spec(cfg: &Config, ib: &Path, home: &Path, args: Vec<String>) -> RunSpec
         path_env: cfg.build_path.clone(),
         home: home.to_path_buf(),
         timeout: cfg.build_timeout(),
+        track_dir: Some(cfg.work_dir.join(crate::leftovers::RECORDS)),
     }
 }
 

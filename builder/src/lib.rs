@@ -8,6 +8,7 @@ pub mod ibcache;
 pub mod ibinfo;
 pub mod job;
 pub mod jobcheck;
+pub mod leftovers;
 pub mod runner;
 pub mod service;
 pub mod unpack;

@@ -23,6 +23,9 @@ pub struct RunSpec {
     pub path_env: String,
     pub home: PathBuf,
     pub timeout: Duration,
+    /// Where the run's process group is recorded while it runs, so that a
+    /// builder restarted after a crash can end it (see `leftovers`).
+    pub track_dir: Option<PathBuf>,
 }
 
 impl RunSpec {
@@ -100,12 +103,15 @@ fn kill_group(pgid: u32) {
 }
 
 /// Kills the group when dropped, so that a run abandoned mid-way (its
-/// future dropped) leaves nothing behind either.
-struct GroupGuard(u32);
+/// future dropped) leaves nothing behind either; then forgets its record.
+struct GroupGuard(u32, Option<PathBuf>);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         kill_group(self.0);
+        if let Some(record) = self.1.take() {
+            let _ = std::fs::remove_file(record);
+        }
     }
 }
 
@@ -125,7 +131,11 @@ pub async fn run(spec: &RunSpec, mut cancel: watch::Receiver<bool>) -> std::io::
         .kill_on_drop(true);
     let mut child = cmd.spawn()?;
     let pgid = child.id().unwrap_or(0);
-    let group = GroupGuard(pgid);
+    let record = match &spec.track_dir {
+        Some(dir) if pgid != 0 => crate::leftovers::record(dir, pgid, &spec.cwd).ok(),
+        _ => None,
+    };
+    let group = GroupGuard(pgid, record);
     let out = tokio::spawn(read_tail(child.stdout.take().expect("piped"), SCAN_LIMIT));
     let err = tokio::spawn(read_tail(child.stderr.take().expect("piped"), SCAN_LIMIT));
 
@@ -226,6 +236,7 @@ mod tests {
             path_env: crate::config::DEFAULT_BUILD_PATH.into(),
             home: std::env::temp_dir(),
             timeout,
+            track_dir: None,
         }
     }
 

@@ -18,6 +18,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// process: leftovers of an earlier run are removed here.
 pub fn context(cfg: Config) -> std::io::Result<Arc<Ctx>> {
     std::fs::create_dir_all(&cfg.work_dir)?;
+    // Builds a crashed predecessor left running would hold the ImageBuilder
+    // folders and CPU for up to their time limit (or forever, if hung).
+    for pgid in crate::leftovers::end_all(&cfg.work_dir.join(crate::leftovers::RECORDS)) {
+        log!("ended process group {pgid} left running by an earlier builder");
+    }
     for entry in std::fs::read_dir(&cfg.work_dir)?.flatten() {
         if entry.file_name().to_str().is_some_and(is_request_hash) {
             let _ = std::fs::remove_dir_all(entry.path());

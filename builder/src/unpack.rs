@@ -384,6 +384,100 @@ mod tests {
         refused(r, "does not point to a file");
     }
 
+    /// A pax record `"<len> key=value\n"`, its length counting itself.
+    fn pax_record(key: &str, value: &str) -> Vec<u8> {
+        let body = format!(" {key}={value}\n");
+        let mut len = body.len() + 1;
+        while format!("{len}{body}").len() != len {
+            len += 1;
+        }
+        format!("{len}{body}").into_bytes()
+    }
+
+    impl Raw {
+        /// An extension entry (pax `x` or GNU `L`/`K`) that renames the next entry.
+        fn extension(mut self, kind: EntryType, data: &[u8]) -> Self {
+            self.push(
+                Self::header("././@LongLink", kind, data.len() as u64, None),
+                data,
+            );
+            self
+        }
+    }
+
+    #[test]
+    fn long_names_cannot_smuggle_a_path_out() {
+        // The plain header names a harmless file; the extension before it
+        // gives the real name, which is what counts.
+        let pax = Raw::new()
+            .extension(EntryType::XHeader, &pax_record("path", "../pax-evil"))
+            .file("harmless", b"evil")
+            .finish();
+        let (root, r) = try_unpack(pax);
+        refused(r, "leaves its folder");
+        assert!(only_dest(root.path()));
+
+        let gnu = Raw::new()
+            .extension(EntryType::GNULongName, b"a/../../gnu-evil\0")
+            .file("harmless", b"evil")
+            .finish();
+        let (root, r) = try_unpack(gnu);
+        refused(r, "leaves its folder");
+        assert!(only_dest(root.path()));
+
+        let target = tempfile::tempdir().unwrap();
+        let abs = target.path().join("pax-abs");
+        let pax_abs = Raw::new()
+            .extension(
+                EntryType::XHeader,
+                &pax_record("path", abs.to_str().unwrap()),
+            )
+            .file("harmless", b"evil")
+            .finish();
+        let (_, r) = try_unpack(pax_abs);
+        refused(r, "absolute path");
+        assert!(!abs.exists());
+
+        // Same for link targets: pax linkpath and GNU long link names.
+        let pax_link = Raw::new()
+            .extension(EntryType::XHeader, &pax_record("linkpath", "/etc"))
+            .symlink("etc", "harmless")
+            .finish();
+        let (root, r) = try_unpack(pax_link);
+        refused(r, "points outside");
+        assert!(std::fs::symlink_metadata(root.path().join("dest/etc")).is_err());
+        let gnu_link = Raw::new()
+            .extension(EntryType::GNULongLink, b"../../../etc/passwd\0")
+            .symlink("passwd", "harmless")
+            .finish();
+        let (_, r) = try_unpack(gnu_link);
+        refused(r, "points outside");
+    }
+
+    #[test]
+    fn absolute_and_chained_links_are_refused() {
+        // Absolute even when it names a place inside the destination.
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        let inside = dest.canonicalize().unwrap().join("x");
+        let tar = Raw::new().symlink("l", inside.to_str().unwrap()).finish();
+        refused(unpack(&tar[..], &dest), "points outside");
+        // Each link of a chain is checked where it sits: `b -> ..` at the top climbs out.
+        let (_, r) = try_unpack(Raw::new().symlink("a", "b").symlink("b", "..").finish());
+        refused(r, "points outside");
+        // A link, then a file written through a deeper path of it.
+        let (root, r) = try_unpack(
+            Raw::new()
+                .dir("d/")
+                .symlink("d/up", "..")
+                .file("d/up/x", b"evil")
+                .finish(),
+        );
+        refused(r, "goes through a link");
+        assert!(!root.path().join("dest/x").exists());
+    }
+
     #[test]
     fn device_files_are_refused() {
         for kind in [EntryType::Char, EntryType::Block, EntryType::Fifo] {

@@ -11,7 +11,7 @@ use worker::{Env, Request, Response, Result};
 use crate::body::{read_capped, Body};
 use crate::config::Config;
 use crate::queue_api::{QueueCall, QueueReply};
-use crate::store::object_key;
+use crate::store::{object_key, FILES_FIELD};
 use crate::ttl::{result_ttl, FAILED_SECONDS};
 use crate::{http, queue, results};
 
@@ -111,12 +111,12 @@ pub async fn artifact(req: Request, env: &Env, cfg: &Config, hash: &str, name: &
     };
     let metadata = std::collections::HashMap::from([("sha256".to_string(), sha256.clone())]);
     // R2 checks the digest itself and refuses the write on a mismatch.
-    match bucket.put(object_key(hash, name), data).sha256(digest).custom_metadata(metadata).execute().await {
+    match bucket.put(object_key(hash, &sha256, name), data).sha256(digest).custom_metadata(metadata).execute().await {
         Ok(Some(object)) if object.size() == length => {
             http::json(200, &json!({"name": name, "size": object.size(), "sha256": sha256}))
         }
         Ok(Some(object)) => {
-            let _ = bucket.delete(object_key(hash, name)).await;
+            let _ = bucket.delete(object_key(hash, &sha256, name)).await;
             http::error(400, format!("Received {} bytes but Content-Length said {length}", object.size()))
         }
         Ok(None) => http::error(503, "The store did not accept the artifact; retry"),
@@ -139,7 +139,7 @@ async fn verify_artifact(bucket: &worker::Bucket, hash: &str, a: &Artifact) -> R
     if !is_artifact_name(&a.name) {
         return Ok(Some(format!("{:?} is not an artifact name", a.name)));
     }
-    let Some(object) = bucket.head(object_key(hash, &a.name)).await? else {
+    let Some(object) = bucket.head(object_key(hash, &a.sha256.to_ascii_lowercase(), &a.name)).await? else {
         return Ok(Some(format!("artifact {} was not uploaded", a.name)));
     };
     if object.size() != a.size {
@@ -187,6 +187,10 @@ pub async fn complete(mut req: Request, env: &Env, cfg: &Config, hash: &str) -> 
                     return http::error_for(hash, 400, format!("Cannot complete: {problem}"));
                 }
             }
+            // What the store may hand out from now on: exactly these files.
+            let files: serde_json::Map<String, Value> =
+                artifacts.iter().map(|a| (a.name.clone(), Value::String(a.sha256.to_ascii_lowercase()))).collect();
+            result.insert(FILES_FIELD.into(), Value::Object(files));
             (BuildAnswer::done(hash, result), result_ttl(&request, true))
         }
     };

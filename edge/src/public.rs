@@ -22,7 +22,7 @@ use crate::overview::{self, ServerInfo};
 use crate::queue_api::{QueueCall, QueueReply};
 use crate::release::{self, profiles_path, targets_path, VERSIONS_PATH};
 use crate::request_rules::{client_from_user_agent, incorrect_version, profile_defaults, version_code_differs, version_mismatches};
-use crate::store::{self, may_serve};
+use crate::store::{self, served_sha256};
 use crate::ttl::is_snapshot;
 use crate::{changes, http, packages, queue, results};
 
@@ -252,12 +252,11 @@ pub async fn stats(env: &Env) -> Result<Response> {
 }
 
 pub async fn store_file(env: &Env, hash: &str, name: &str, head: bool) -> Result<Response> {
-    let servable = current_answer(env, hash).await?.map(|(a, _)| may_serve(&a, name)).unwrap_or(false);
-    if !servable {
+    let Some(sha256) = current_answer(env, hash).await?.and_then(|(a, _)| served_sha256(&a, name)) else {
         return http::error(404, "No such file (the build is unknown, unfinished or does not have it)");
-    }
+    };
     let bucket = env.bucket("STORE")?;
-    let key = store::object_key(hash, name);
+    let key = store::object_key(hash, &sha256, name);
     let object = if head { bucket.head(key).await? } else { bucket.get(key).execute().await? };
     let Some(object) = object else {
         return http::error(404, "No such file in the store");

@@ -5,26 +5,26 @@ use asu_protocol::answer::BuildAnswer;
 use asu_protocol::builder_api::is_artifact_name;
 use serde_json::Value;
 
-/// The bucket key of an artifact.
-pub fn object_key(hash: &str, name: &str) -> String {
-    format!("{hash}/{name}")
+/// The bucket key of an artifact: content-addressed by its sha256, so that
+/// an upload can only ever add an object with exactly that content. A late
+/// upload of a lapsed lease lands at another key and is never served.
+pub fn object_key(hash: &str, sha256: &str, name: &str) -> String {
+    format!("{hash}/{sha256}/{name}")
 }
 
-/// Companion files every build publishes next to its images.
-const COMPANIONS: &[&str] = &["profiles.json", "sha256sums"];
+/// The result field listing every file the completion declared and the
+/// edge checked: `{name: sha256}`.
+pub const FILES_FIELD: &str = "files";
 
-/// Only a finished build's files are served: the images its answer lists,
-/// its manifest, profiles.json and sha256sums.
-pub fn may_serve(answer: &BuildAnswer, name: &str) -> bool {
+/// The sha256 of `name` if a finished build may hand it out: only files its
+/// completion declared (and the edge checked) are served.
+pub fn served_sha256(answer: &BuildAnswer, name: &str) -> Option<String> {
     if answer.status != 200 || !is_artifact_name(name) {
-        return false;
+        return None;
     }
-    if COMPANIONS.contains(&name) || name.ends_with(".manifest") {
-        return true;
-    }
-    match answer.result.get("images") {
-        Some(Value::Array(images)) => images.iter().any(|i| i.get("name").and_then(Value::as_str) == Some(name)),
-        _ => false,
+    match answer.result.get(FILES_FIELD)?.get(name)? {
+        Value::String(sha) => Some(sha.clone()),
+        _ => None,
     }
 }
 
@@ -44,30 +44,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn done() -> BuildAnswer {
-        let result = json!({"images": [{"name": "openwrt-x86-64-generic-ext4-combined.img.gz", "type": "combined"}]});
-        BuildAnswer::done("h", result.as_object().unwrap().clone())
-    }
-
     #[test]
-    fn only_files_of_a_finished_build() {
-        let a = done();
-        assert!(may_serve(&a, "openwrt-x86-64-generic-ext4-combined.img.gz"));
-        assert!(may_serve(&a, "openwrt-x86-64-generic.manifest"));
-        assert!(may_serve(&a, "profiles.json"));
-        assert!(may_serve(&a, "sha256sums"));
-        assert!(!may_serve(&a, "openwrt-x86-64-generic-squashfs-combined.img.gz"));
-        assert!(!may_serve(&a, "../profiles.json"));
-        let queued = BuildAnswer::queued("h", 0);
-        assert!(!may_serve(&queued, "profiles.json"));
-        let failed = BuildAnswer::failed("h", "x", String::new(), String::new());
-        assert!(!may_serve(&failed, "sha256sums"));
+    fn only_declared_files_of_a_finished_build() {
+        let result = json!({"images": [{"name": "a.img", "type": "combined"}], "files": {"a.img": "ab", "profiles.json": "cd"}});
+        let a = BuildAnswer::done("h", result.as_object().unwrap().clone());
+        assert_eq!(served_sha256(&a, "a.img").as_deref(), Some("ab"));
+        assert_eq!(served_sha256(&a, "profiles.json").as_deref(), Some("cd"));
+        assert_eq!(served_sha256(&a, "sha256sums"), None);
+        assert_eq!(served_sha256(&a, "x.manifest"), None);
+        assert_eq!(served_sha256(&a, "../a.img"), None);
+        assert_eq!(served_sha256(&BuildAnswer::queued("h", 0), "a.img"), None);
     }
 
     #[test]
     fn types() {
         assert_eq!(content_type("a-sysupgrade.bin"), "application/octet-stream");
         assert_eq!(content_type("profiles.json"), "application/json");
-        assert_eq!(object_key("h", "f"), "h/f");
+        assert_eq!(object_key("h", "s", "f"), "h/s/f");
     }
 }

@@ -126,8 +126,17 @@ impl BuildRequest {
             validate::package_entry("packages", p)?;
         }
         let packages_versions = f.opt_string_map("packages_versions")?.unwrap_or_default();
-        if packages_versions.len() > validate::MAX_PACKAGES {
-            return Err(FieldError::new("packages_versions", "lists too many packages"));
+        // One limit for both lists together: it is one package set.
+        if packages.len() + packages_versions.len() > validate::MAX_PACKAGES {
+            return Err(FieldError::new(
+                "packages_versions",
+                format!(
+                    "lists {} packages ({} more in packages); at most {} are allowed in all",
+                    packages_versions.len(),
+                    packages.len(),
+                    validate::MAX_PACKAGES
+                ),
+            ));
         }
         for (name, ver) in &packages_versions {
             validate::package_name("packages_versions", name)?;
@@ -386,6 +395,22 @@ mod tests {
             let err = parse(body).unwrap_err();
             assert_eq!(err.field, field, "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn the_package_limit_counts_both_lists() {
+        let names = |prefix: &str, n: usize| (0..n).map(|i| format!("\"{prefix}{i}\"")).collect::<Vec<_>>();
+        let body = |p: usize, v: usize| {
+            let versions: Vec<String> = names("v", v).into_iter().map(|k| format!("{k}:\"1\"")).collect();
+            format!(
+                r#"{{"version":"23.05.4","target":"x86/64","profile":"generic","packages":[{}],"packages_versions":{{{}}}}}"#,
+                names("p", p).join(","),
+                versions.join(",")
+            )
+        };
+        assert!(parse(&body(1000, 24)).is_ok());
+        assert_eq!(parse(&body(1000, 25)).unwrap_err().field, "packages_versions");
+        assert_eq!(parse(&body(1025, 0)).unwrap_err().field, "packages");
     }
 
     #[test]

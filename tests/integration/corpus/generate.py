@@ -13,8 +13,9 @@ Each line is one JSON object:
   body    the request as JSON, or
   raw     the request body as text (sent as its UTF-8 bytes), or
   raw_hex the request body as bytes, hex-encoded
-  grow    (optional, with body) makes one field huge at load time, so this
-          file stays small: {"field", "kind", "unit", "count"} with kind
+  grow    (optional, with body) makes a field huge at load time, so this
+          file stays small: {"field", "kind", "unit", "count"} (or a list of
+          such) with kind
           string:        field = unit repeated count times
           list:          field = [unit] * count
           append_string: field gets one more entry: unit repeated count times
@@ -247,6 +248,9 @@ for name, v in [("name with space", {"tcp dump": "1.0"}), ("name removal", {"-lu
     field_case("packages_versions", name, v)
 add("packages_versions: 1025 entries", "syntax", "packages_versions", body=BASE,
     grow={"field": "packages_versions", "kind": "map", "unit": "pkg", "count": 1025})
+add("packages_versions: 1000 packages plus 25 versioned (1024 in all)", "syntax", "packages_versions", body=BASE,
+    grow=[{"field": "packages", "kind": "list", "unit": "luci", "count": 1000},
+          {"field": "packages_versions", "kind": "map", "unit": "pkg", "count": 25}])
 
 # ---------------------------------------------------------------- defaults, rootfs_size_mb, filesystem
 add("defaults: 20481 bytes (one over the limit)", "syntax", "defaults", body=BASE,

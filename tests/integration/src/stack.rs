@@ -76,8 +76,13 @@ pub struct Mirror {
 
 impl Mirror {
     pub fn start(logs: &Path) -> Mirror {
+        Mirror::serve(mirror_root(), logs)
+    }
+
+    /// Serves another mirror tree (e.g. a copy a test tampered with).
+    pub fn serve(root: &Path, logs: &Path) -> Mirror {
         let mut cmd = Command::new(bin("upstream-mirror"));
-        cmd.arg("serve").arg("--root").arg(mirror_root()).arg("--listen").arg("127.0.0.1:0");
+        cmd.arg("serve").arg("--root").arg(root).arg("--listen").arg("127.0.0.1:0");
         let mut proc = Proc::spawn("mirror", cmd, logs);
         let url = listening_url(&proc.wait_for_line("listening on", Duration::from_secs(30)));
         Mirror { url, proc }

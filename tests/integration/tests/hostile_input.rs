@@ -52,7 +52,7 @@ struct Case {
     body: Vec<u8>,
 }
 
-/// Applies a `grow` directive: one field made huge at load time.
+/// Applies a `grow` directive: a field made huge at load time.
 fn grow(body: &mut Value, g: &Value) {
     let field = g["field"].as_str().unwrap();
     let unit = g["unit"].as_str().unwrap();
@@ -88,8 +88,10 @@ fn corpus() -> Vec<Case> {
                 format!("{}{unit}{}", g["before"].as_str().unwrap(), g["after"].as_str().unwrap()).into_bytes()
             } else {
                 let mut body = c["body"].clone();
-                if let Some(g) = c.get("grow") {
-                    grow(&mut body, g);
+                match c.get("grow") {
+                    Some(Value::Array(all)) => all.iter().for_each(|g| grow(&mut body, g)),
+                    Some(g) => grow(&mut body, g),
+                    None => {}
                 }
                 serde_json::to_vec(&body).unwrap()
             };

@@ -21,6 +21,8 @@
 # index like any other package) makes "make image" sleep for
 # STANDIN_HANG_SECONDS seconds (default 3600) before it builds, so a test can
 # check the builder's time limit through the production code path.
+# Likewise "standin-slow" makes "make image" sleep STANDIN_SLOW_SECONDS
+# (default 8) and then build normally, so a test can kill a builder mid-build.
 
 TOPDIR := $(CURDIR)
 STANDIN := $(TOPDIR)/staging_dir/host/bin/imagebuilder-standin
@@ -34,9 +36,10 @@ override ROOTFS_PARTSIZE := $(value ROOTFS_PARTSIZE)
 override DISABLED_SERVICES := $(value DISABLED_SERVICES)
 override STRIP_ABI := $(value STRIP_ABI)
 override STANDIN_HANG_SECONDS := $(value STANDIN_HANG_SECONDS)
+override STANDIN_SLOW_SECONDS := $(value STANDIN_SLOW_SECONDS)
 
 export TOPDIR PROFILE PACKAGES BIN_DIR FILES EXTRA_IMAGE_NAME ROOTFS_PARTSIZE
-export DISABLED_SERVICES STRIP_ABI STANDIN_HANG_SECONDS
+export DISABLED_SERVICES STRIP_ABI STANDIN_HANG_SECONDS STANDIN_SLOW_SECONDS
 
 .PHONY: help info manifest image clean
 

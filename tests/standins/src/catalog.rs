@@ -23,7 +23,7 @@ pub struct ReleaseIndexes {
     /// "target/subtarget" -> entries of `targets/<t>/<st>/packages/Packages`
     pub target_feeds: BTreeMap<String, Vec<PackageEntry>>,
     /// "target/subtarget" -> packages the ImageBuilder carries in its own
-    /// `packages/` folder (kernel, libc and the hang knob where the feeds
+    /// `packages/` folder (kernel, libc and the test knobs where the feeds
     /// lack them).
     pub local: BTreeMap<String, Vec<PackageEntry>>,
 }
@@ -596,7 +596,7 @@ fn add_missing(
 
 /// The real indexes of a fixture release (22.03-SNAPSHOT), plus what its
 /// ImageBuilder carries locally: kernel and libc (absent from these feeds,
-/// as in a real ImageBuilder) and the hang knob.
+/// as in a real ImageBuilder) and the test knobs.
 pub fn load_fixture_release(
     fx: &Fixtures,
     release: &Release,
@@ -652,19 +652,21 @@ pub fn load_fixture_release(
                 ..Default::default()
             },
         ];
-        let hang = curated::DEFS
-            .iter()
-            .find(|d| d.name == curated::HANG_PACKAGE)
-            .expect("hang def");
-        local.push(PackageEntry {
-            name: hang.name.into(),
-            version: "1-1".into(),
-            architecture: "all".into(),
-            installed_size: hang.size,
-            description: hang.description.into(),
-            extra: vec![("Section".into(), hang.section.into())],
-            ..Default::default()
-        });
+        for knob in [curated::HANG_PACKAGE, curated::SLOW_PACKAGE] {
+            let def = curated::DEFS
+                .iter()
+                .find(|d| d.name == knob)
+                .expect("knob def");
+            local.push(PackageEntry {
+                name: def.name.into(),
+                version: "1-1".into(),
+                architecture: "all".into(),
+                installed_size: def.size,
+                description: def.description.into(),
+                extra: vec![("Section".into(), def.section.into())],
+                ..Default::default()
+            });
+        }
         for e in &mut local {
             finish_entry(e, arch, release);
         }

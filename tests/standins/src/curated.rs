@@ -73,6 +73,10 @@ const fn conflicts(mut def: Def, c: &'static [&'static str]) -> Def {
 /// test can exercise the builder's time limit through the production path.
 pub const HANG_PACKAGE: &str = "standin-hang";
 
+/// Name of the package that makes `make image` of the stand-in take a while
+/// (but finish), so a test can kill a builder in the middle of a build.
+pub const SLOW_PACKAGE: &str = "standin-slow";
+
 pub const DEFS: &[Def] = &[
     // LuCI
     all_arch(only(
@@ -188,6 +192,8 @@ pub const DEFS: &[Def] = &[
     // The stand-in's test knob: shows up like a normal package.
     all_arch(d(HANG_PACKAGE, "base", &[], 1_024, "utils",
       "Test knob of the ImageBuilder stand-in: make image sleeps for a long time when this package is selected.")),
+    all_arch(d(SLOW_PACKAGE, "base", &[], 1_024, "utils",
+      "Test knob of the ImageBuilder stand-in: make image takes some seconds longer when this package is selected.")),
 ];
 
 pub fn defs_for(modern: bool) -> impl Iterator<Item = &'static Def> {

@@ -20,6 +20,9 @@ pub const BIN_PATH: &str = "staging_dir/host/bin/imagebuilder-standin";
 /// Seconds `make image` sleeps when `standin-hang` is selected, unless
 /// STANDIN_HANG_SECONDS says otherwise.
 pub const DEFAULT_HANG_SECONDS: u64 = 3600;
+/// Seconds `make image` takes longer when `standin-slow` is selected, unless
+/// STANDIN_SLOW_SECONDS says otherwise.
+pub const DEFAULT_SLOW_SECONDS: u64 = 8;
 
 /// `staging_dir/standin/target.json`: sizes the real ImageBuilder knows
 /// from its target Makefiles.
@@ -608,16 +611,27 @@ pub fn run(command: &str, topdir: &Path, vars: &Vars) -> Output {
                 };
             }
             if let Ok(r) = ib.resolve_for(vars) {
-                if r.installed.contains_key(crate::curated::HANG_PACKAGE) {
-                    let secs = std::env::var("STANDIN_HANG_SECONDS")
-                        .ok()
-                        .and_then(|s| s.trim().parse().ok())
-                        .unwrap_or(DEFAULT_HANG_SECONDS);
-                    eprintln!(
-                        "{} selected: sleeping {secs} s before building",
-                        crate::curated::HANG_PACKAGE
-                    );
-                    std::thread::sleep(std::time::Duration::from_secs(secs));
+                let knobs = [
+                    (
+                        crate::curated::HANG_PACKAGE,
+                        "STANDIN_HANG_SECONDS",
+                        DEFAULT_HANG_SECONDS,
+                    ),
+                    (
+                        crate::curated::SLOW_PACKAGE,
+                        "STANDIN_SLOW_SECONDS",
+                        DEFAULT_SLOW_SECONDS,
+                    ),
+                ];
+                for (package, var, default) in knobs {
+                    if r.installed.contains_key(package) {
+                        let secs = std::env::var(var)
+                            .ok()
+                            .and_then(|s| s.trim().parse().ok())
+                            .unwrap_or(default);
+                        eprintln!("{package} selected: sleeping {secs} s before building");
+                        std::thread::sleep(std::time::Duration::from_secs(secs));
+                    }
                 }
             }
             ib.image(vars)

@@ -42,11 +42,17 @@ fn write_if_changed(path: &Path, data: &[u8]) -> io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    // The fixtures are read-only; a copy made earlier may be too.
-    if path.exists() {
-        let _ = fs::remove_file(path);
-    }
-    fs::write(path, data)
+    // Written beside and renamed over, so that a reader (a mirror serving
+    // while it regenerates, a concurrent test) never sees a half-written
+    // file. The fixtures are read-only; a copy made earlier may be too,
+    // which a rename does not mind.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    fs::write(&tmp, data)?;
+    fs::rename(&tmp, path)
 }
 
 fn sha256_file(path: &Path) -> io::Result<String> {
@@ -151,7 +157,17 @@ pub fn generate(opts: &GenerateOptions) -> io::Result<GenerateReport> {
     let out = &opts.out;
     let cache = out.join(CACHE_DIR);
     fs::create_dir_all(out)?;
+    // Fixture sha256sums get the archive line added below; copying them
+    // first would briefly publish a version without it.
+    let mut fixture_sums = Vec::new();
     for rel in fx.all_files()? {
+        if Path::new(&rel)
+            .file_name()
+            .is_some_and(|n| n == "sha256sums")
+        {
+            fixture_sums.push(rel);
+            continue;
+        }
         let data = fs::read(fx.root.join(&rel))?;
         write_if_changed(&out.join(&rel), &data)?;
     }
@@ -271,6 +287,11 @@ pub fn generate(opts: &GenerateOptions) -> io::Result<GenerateReport> {
         lines.retain(|l| !l.ends_with(&suffix));
         lines.push(format!("{}{suffix}", sha256_file(&job.dest)?));
         write_if_changed(&job.sums, (lines.join("\n") + "\n").as_bytes())?;
+    }
+    for rel in fixture_sums {
+        if !jobs.iter().any(|j| j.sums == out.join(&rel)) {
+            write_if_changed(&out.join(&rel), &fs::read(fx.root.join(&rel))?)?;
+        }
     }
     Ok(report)
 }

@@ -441,3 +441,33 @@ fn hang_knob_delays_the_build() {
     assert!(started.elapsed() >= std::time::Duration::from_secs(2));
     assert!(out.path().join("profiles.json").exists());
 }
+
+#[test]
+fn slow_knob_delays_the_build_and_then_finishes() {
+    let ib = imagebuilder("24.10.5", "mediatek/filogic");
+    let out = bin_dir();
+    let started = std::time::Instant::now();
+    let r = make_env(
+        &ib,
+        &[
+            "image",
+            "PROFILE=glinet_gl-mt6000",
+            "PACKAGES=standin-slow",
+            &arg("BIN_DIR", out.path().to_str().unwrap()),
+        ],
+        &[("STANDIN_SLOW_SECONDS", "2")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("standin-slow selected: sleeping 2 s"),
+        "{}",
+        r.stderr
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    let pj: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("profiles.json")).unwrap()).unwrap();
+    assert!(!pj["profiles"]["glinet_gl-mt6000"]["images"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

@@ -392,3 +392,30 @@ fn mirror_server_serves_get_and_head() {
     let listing = http(srv.addr, "GET", "/releases/", &[], b"").unwrap();
     assert!(listing.text().contains("23.05.4/"));
 }
+
+#[test]
+fn test_knobs_are_in_the_upstream_indexes_like_any_package() {
+    // The edge checks requested names against upstream indexes before it
+    // queues a build, so the knobs must be listed there, not only inside
+    // the ImageBuilder.
+    for (release, target, arch) in [
+        ("23.05.4", "mediatek/filogic", "aarch64_cortex-a53"),
+        ("23.05.4", "x86/64", "x86_64"),
+        ("24.10.5", "mediatek/filogic", "aarch64_cortex-a53"),
+    ] {
+        let index = target_index(release, target, arch);
+        for knob in ["standin-hang", "standin-slow"] {
+            assert!(
+                index.contains_key(knob),
+                "{knob} missing in {release} {target}"
+            );
+        }
+    }
+    let idx = json(&mirror().join("releases/24.10.5/packages/aarch64_cortex-a53/base/index.json"));
+    for knob in ["standin-hang", "standin-slow"] {
+        assert!(
+            idx["packages"][knob].is_string(),
+            "{knob} missing in 24.10.5 index.json"
+        );
+    }
+}
