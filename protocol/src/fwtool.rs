@@ -57,6 +57,27 @@ pub struct FwVersion {
     pub board: String,
 }
 
+impl FwMetadata {
+    /// Metadata as OpenWrt's build writes it for a sysupgrade image of an
+    /// OpenWrt release: format 1.1, compat version 1.0.
+    pub fn openwrt(supported_devices: Vec<String>, version: &str, revision: &str, target: &str, board: &str) -> Self {
+        FwMetadata {
+            metadata_version: "1.1".into(),
+            compat_version: DEFAULT_COMPAT_VERSION.into(),
+            compat_message: None,
+            supported_devices,
+            new_supported_devices: None,
+            version: FwVersion {
+                dist: "OpenWrt".into(),
+                version: version.into(),
+                revision: revision.into(),
+                target: target.into(),
+                board: board.into(),
+            },
+        }
+    }
+}
+
 fn default_compat() -> String {
     DEFAULT_COMPAT_VERSION.to_string()
 }
@@ -294,20 +315,7 @@ mod tests {
     use super::*;
 
     fn sample() -> FwMetadata {
-        FwMetadata {
-            metadata_version: "1.1".into(),
-            compat_version: "1.0".into(),
-            compat_message: None,
-            supported_devices: vec!["glinet,gl-mt6000".into()],
-            new_supported_devices: None,
-            version: FwVersion {
-                dist: "OpenWrt".into(),
-                version: "24.10.5".into(),
-                revision: "r29087-d9c5716d1d".into(),
-                target: "mediatek/filogic".into(),
-                board: "glinet_gl-mt6000".into(),
-            },
-        }
+        FwMetadata::openwrt(vec!["glinet,gl-mt6000".into()], "24.10.5", "r29087-d9c5716d1d", "mediatek/filogic", "glinet_gl-mt6000")
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::fixtures::{ImageInfo, TargetProfiles};
 use crate::resolve::{self, PackageIndex, Resolution};
-use asu_protocol::fwtool::{self, FwMetadata, FwVersion};
+use asu_protocol::fwtool::{self, FwMetadata};
 use asu_protocol::opkg;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -345,20 +345,8 @@ impl ImageBuilder {
                 } else {
                     prof.supported_devices.clone()
                 };
-                let meta = FwMetadata {
-                    metadata_version: "1.1".into(),
-                    compat_version: "1.0".into(),
-                    compat_message: None,
-                    supported_devices: supported,
-                    new_supported_devices: None,
-                    version: FwVersion {
-                        dist: "OpenWrt".into(),
-                        version: self.profiles.version_number.clone(),
-                        revision: self.profiles.version_code.clone(),
-                        target: self.profiles.target.clone(),
-                        board: vars.profile.clone(),
-                    },
-                };
+                let p = &self.profiles;
+                let meta = FwMetadata::openwrt(supported, &p.version_number, &p.version_code, &p.target, &vars.profile);
                 fwtool::append_metadata(&mut bytes, &meta);
             }
             if let Err(e) = fs::write(&path, &bytes) {

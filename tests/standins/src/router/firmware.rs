@@ -156,26 +156,18 @@ impl ImageBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use asu_protocol::fwtool::FwVersion;
 
     fn image_for(devices: &[&str]) -> Vec<u8> {
         let mut img = br#"{"standin_image":1,"kernel":"6.6.119~x-r1","installed":{"luci":"1"},"world":["luci"]}"#.to_vec();
         fwtool::append_metadata(
             &mut img,
-            &FwMetadata {
-                metadata_version: "1.1".into(),
-                compat_version: "1.0".into(),
-                compat_message: None,
-                supported_devices: devices.iter().map(|s| s.to_string()).collect(),
-                new_supported_devices: None,
-                version: FwVersion {
-                    dist: "OpenWrt".into(),
-                    version: "24.10.5".into(),
-                    revision: "r29087-d9c5716d1d".into(),
-                    target: "mediatek/filogic".into(),
-                    board: "x".into(),
-                },
-            },
+            &FwMetadata::openwrt(
+                devices.iter().map(|s| s.to_string()).collect(),
+                "24.10.5",
+                "r29087-d9c5716d1d",
+                "mediatek/filogic",
+                "x",
+            ),
         );
         img
     }

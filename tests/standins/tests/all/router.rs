@@ -106,20 +106,13 @@ fn image(devices: &[&str], version: &str, revision: &str) -> Vec<u8> {
     .unwrap();
     asu_protocol::fwtool::append_metadata(
         &mut img,
-        &asu_protocol::fwtool::FwMetadata {
-            metadata_version: "1.1".into(),
-            compat_version: "1.0".into(),
-            compat_message: None,
-            supported_devices: devices.iter().map(|s| s.to_string()).collect(),
-            new_supported_devices: None,
-            version: asu_protocol::fwtool::FwVersion {
-                dist: "OpenWrt".into(),
-                version: version.into(),
-                revision: revision.into(),
-                target: "mediatek/filogic".into(),
-                board: "glinet_gl-mt6000".into(),
-            },
-        },
+        &asu_protocol::fwtool::FwMetadata::openwrt(
+            devices.iter().map(|s| s.to_string()).collect(),
+            version,
+            revision,
+            "mediatek/filogic",
+            "glinet_gl-mt6000",
+        ),
     );
     img
 }
