@@ -82,6 +82,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         Route::Branches => public::branches(&cfg).await?,
         Route::DeviceProfile { version, target, profile } => public::device_profile(&cfg, &version, &target, &profile).await?,
         Route::Revision { version, target } => public::revision(&cfg, &version, &target).await?,
+        Route::DeviceList { version } => public::device_list(&cfg, &version).await?,
         Route::TargetIndex { version, target } => index_api::target_index(env, &cfg, &version, &target).await?,
         Route::ArchIndex { version, arch } => index_api::arch_index(env, &cfg, &version, &arch).await?,
         Route::UpgradeCheck => upgrade::check(req, env, &cfg).await?,

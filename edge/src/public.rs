@@ -347,6 +347,17 @@ pub async fn device_profile(cfg: &Config, version: &str, target: &str, profile: 
     }
 }
 
+/// A release's device list (upstream `.overview.json`), for the router-free
+/// device search: browsers cannot read the download server cross-origin.
+pub async fn device_list(cfg: &Config, version: &str) -> Result<Response> {
+    let path = format!("{}/.overview.json", release::release_path(version));
+    match metadata::get::<serde_json::Value>(cfg, &path).await {
+        Ok(Some(o)) => json_cached(cfg, &*o),
+        Ok(None) => http::error(404, format!("No device list is published for {}", asu_protocol::validate::quote(version))),
+        Err(e) => http::error(503, Reject::from(e).1),
+    }
+}
+
 pub async fn revision(cfg: &Config, version: &str, target: &str) -> Result<Response> {
     match metadata::get::<ProfilesJson>(cfg, &profiles_path(version, target)).await {
         Ok(Some(p)) => json_cached(cfg, &json!({ "revision": p.version_code })),

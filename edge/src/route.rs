@@ -23,6 +23,8 @@ pub enum Route {
     TargetIndex { version: String, target: String },
     /// `/json/v1/{release path}/packages/{arch}-index.json`: every arch feed's `{name: version}`.
     ArchIndex { version: String, arch: String },
+    /// `/json/v1/{release path}/.overview.json`: upstream's device list of a release.
+    DeviceList { version: String },
     /// `POST /api/v1/upgrade-check`.
     UpgradeCheck,
     StoreFile { hash: String, name: String },
@@ -185,6 +187,10 @@ fn json_route(rest: &[&str]) -> Route {
     };
     let version_segment = if version == "SNAPSHOT" { "SNAPSHOT" } else { rest[1] };
     match &rest[skip..] {
+        [".overview.json"] => match decode_segment(version_segment) {
+            Some(version) if validate::version("version", &version).is_ok() => Route::DeviceList { version },
+            _ => Route::BadRequest("the version in the path is not readable".into()),
+        },
         ["targets", target, subtarget, file] => {
             let Some(profile) = decode_segment(file).and_then(|f| f.strip_suffix(".json").map(String::from)) else {
                 return not_found();

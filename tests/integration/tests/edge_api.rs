@@ -314,3 +314,22 @@ async fn cors_preflight_and_headers() {
         assert!(a.header("access-control-max-age").is_some(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn device_lists_of_releases_are_served_with_cors() {
+    let s = stack();
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(integration::stack::shared_dir().join("fixtures/upstream/releases/23.05.4/.overview.json")).unwrap(),
+    )
+    .unwrap();
+    let a = get(&format!("{}/json/v1/releases/23.05.4/.overview.json", s.edge.url)).await;
+    assert_eq!(a.status, 200);
+    assert!(a.header("access-control-allow-origin").is_some());
+    let served = a.json();
+    assert_eq!(served["release"], "23.05.4");
+    assert_eq!(served["profiles"].as_array().unwrap().len(), fixture["profiles"].as_array().unwrap().len());
+    assert_eq!(served["profiles"][0], fixture["profiles"][0]);
+    let missing = get(&format!("{}/json/v1/releases/99.1.0/.overview.json", s.edge.url)).await;
+    assert_eq!(missing.status, 404);
+    assert!(!missing.detail().is_empty());
+}
