@@ -15,9 +15,15 @@ mkdir -p "$ASU_TEST_STATE"
 # Keep the generated mirror (its generator caches archives); drop old runs' state.
 find "$ASU_TEST_STATE" -mindepth 1 -maxdepth 1 ! -name mirror -exec rm -rf {} +
 
-cleanup() { # process groups a crashed test binary may have left running
+cleanup() { # what a crashed test binary or a killed builder may have left running
   for f in "$ASU_TEST_PIDS_DIR"/*; do
     [ -e "$f" ] && kill -9 -- "-$(basename "$f")" 2>/dev/null || true
+  done
+  # Builds run in process groups of their own; a builder killed on purpose
+  # leaves them behind. Their command lines name folders under the test state.
+  for pid in $(pgrep -f -- "$ASU_TEST_STATE/" || true); do
+    pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
+    [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] && kill -9 -- "-$pgid" 2>/dev/null || true
   done
 }
 trap cleanup EXIT

@@ -485,8 +485,8 @@ async fn pipeline(
         supported_devices: built.supported_devices.clone(),
         image_prefix: built.image_prefix.clone(),
         default_packages: built.profiles.default_packages.clone(),
-        build_at: crate::unix_now().to_string(),
-        build_cmd: image_spec.argv(),
+        build_at: crate::iso8601_utc(crate::unix_now()),
+        build_cmd: public_build_cmd(&image_spec.argv()),
         request: req.clone(),
         stdout: runner::tail(&image_out.stdout, TAIL_LIMIT),
         stderr: runner::tail(&image_out.stderr, TAIL_LIMIT),
@@ -790,6 +790,34 @@ mod tests {
         assert_eq!(
             std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777,
             0o644
+        );
+    }
+}
+
+/// The `make image` argv as published in `build_cmd`: the builder's own
+/// folders (BIN_DIR, FILES) are local details, shown as placeholders.
+fn public_build_cmd(argv: &[String]) -> Vec<String> {
+    argv.iter()
+        .map(|arg| match arg.split_once('=') {
+            Some((var @ ("BIN_DIR" | "FILES"), _)) => format!("{var}=<{}>", var.to_ascii_lowercase()),
+            _ => arg.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod published_cmd_tests {
+    use super::public_build_cmd;
+
+    #[test]
+    fn local_folders_are_hidden() {
+        let argv: Vec<String> = ["make", "image", "PROFILE=x", "PACKAGES=a b", "BIN_DIR=/var/tmp/w/h/bin", "FILES=/var/tmp/w/h/files"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            public_build_cmd(&argv),
+            ["make", "image", "PROFILE=x", "PACKAGES=a b", "BIN_DIR=<bin_dir>", "FILES=<files>"]
         );
     }
 }

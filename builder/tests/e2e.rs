@@ -330,7 +330,10 @@ fn builds_against_fake_edge_and_upstream() {
     assert_eq!(result.titles[0].model.as_deref(), Some("GL-MT6000"));
     assert_eq!(result.profile["linux_kernel"]["version"], "6.6.119");
     assert_eq!(result.profile["arch_packages"], "aarch64_cortex-a53");
-    assert!(result.build_at.parse::<u64>().unwrap() > 1_700_000_000);
+    // An ISO 8601 UTC time of this build: `YYYY-MM-DDTHH:MM:SSZ`, this year or later.
+    assert_eq!(result.build_at.len(), 20, "{}", result.build_at);
+    assert!(result.build_at.ends_with('Z') && result.build_at.as_bytes()[10] == b'T', "{}", result.build_at);
+    assert!(result.build_at[..4].parse::<u32>().unwrap() >= 2026, "{}", result.build_at);
     // defaults + device packages + requested, minus dnsmasq and the device's own removal
     let expected: BTreeMap<String, String> = [
         ("base-files", format!("1678-{REVISION_1}")),

@@ -16,8 +16,15 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
 /// A build answer: HTTP status = `status`, plus the queue headers clients poll.
 pub fn answer(a: &BuildAnswer) -> Result<Response> {
     let resp = json(a.status, a)?;
-    resp.headers().set("X-Queue-Position", &a.queue_position_header())?;
-    resp.headers().set("X-Imagebuilder-Status", a.imagebuilder_status_header())?;
+    // Only headers with a value: owut parses what it finds.
+    let position = a.queue_position_header();
+    if !position.is_empty() {
+        resp.headers().set("X-Queue-Position", &position)?;
+    }
+    let status = a.imagebuilder_status_header();
+    if !status.is_empty() {
+        resp.headers().set("X-Imagebuilder-Status", status)?;
+    }
     Ok(resp)
 }
 

@@ -361,7 +361,16 @@ pub async fn device_list(cfg: &Config, version: &str) -> Result<Response> {
 pub async fn revision(cfg: &Config, version: &str, target: &str) -> Result<Response> {
     match metadata::get::<ProfilesJson>(cfg, &profiles_path(version, target)).await {
         Ok(Some(p)) => json_cached(cfg, &json!({ "revision": p.version_code })),
-        Ok(None) => http::error(404, release::unknown_target(target, version)),
+        Ok(None) => {
+            // Name what is really unknown: the release, or the target in it.
+            let release_known = matches!(
+                metadata::get::<asu_protocol::upstream::Targets>(cfg, &targets_path(version)).await,
+                Ok(Some(_))
+            );
+            let detail =
+                if release_known { release::unknown_target(target, version) } else { release::unknown_version(version) };
+            http::error(404, detail)
+        }
         Err(e) => http::error(503, Reject::from(e).1),
     }
 }

@@ -172,7 +172,7 @@ pub struct BuildResult {
     pub image_prefix: String,
     #[serde(default)]
     pub default_packages: Vec<String>,
-    /// Unix time of the build, as the reference server sends it.
+    /// When the image was built, ISO 8601 UTC (`2026-12-03T18:50:26Z`).
     pub build_at: String,
     pub build_cmd: Vec<String>,
     pub request: crate::request::BuildRequest,

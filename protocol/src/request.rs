@@ -151,15 +151,17 @@ impl BuildRequest {
             }
             validate::defaults("defaults", d, limits.max_defaults_length)?;
         }
-        let rootfs_size_mb = f.opt_u32("rootfs_size_mb")?;
-        if let Some(size) = rootfs_size_mb {
-            if size == 0 || size > limits.max_custom_rootfs_size_mb {
+        let max_rootfs = limits.max_custom_rootfs_size_mb;
+        let rootfs_size_mb = match f.opt_integer("rootfs_size_mb")? {
+            None => None,
+            Some(size) if (1..=i128::from(max_rootfs)).contains(&size) => Some(size as u32),
+            Some(size) => {
                 return Err(FieldError::new(
                     "rootfs_size_mb",
-                    format!("{size} is out of range; choose 1 to {} MB", limits.max_custom_rootfs_size_mb),
-                ));
+                    format!("{size} is out of range; choose 1 to {max_rootfs} MB"),
+                ))
             }
-        }
+        };
         let filesystem = f.opt_string("filesystem")?.filter(|s| !s.is_empty());
         if let Some(fs) = &filesystem {
             validate::filesystem("filesystem", fs)?;
@@ -292,11 +294,14 @@ impl Fields<'_> {
         }
     }
 
-    fn opt_u32(&self, name: &str) -> Result<Option<u32>, FieldError> {
+    /// A whole number of any size (range checks are the caller's, so
+    /// that `-1` and `10^12` get the same "out of range" answer as `0`).
+    fn opt_integer(&self, name: &str) -> Result<Option<i128>, FieldError> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_u64() {
-                Some(v) if v <= u32::MAX as u64 => Ok(Some(v as u32)),
+            Some(Value::Number(n)) => match (n.as_i64(), n.as_u64()) {
+                (Some(v), _) => Ok(Some(v.into())),
+                (None, Some(v)) => Ok(Some(v.into())),
                 _ => Err(FieldError::new(name, format!("{n} is not a whole number of megabytes"))),
             },
             Some(other) => Err(Self::wrong(name, "a whole number", other)),
@@ -411,6 +416,17 @@ mod tests {
         assert!(parse(&body(1000, 24)).is_ok());
         assert_eq!(parse(&body(1000, 25)).unwrap_err().field, "packages_versions");
         assert_eq!(parse(&body(1025, 0)).unwrap_err().field, "packages");
+    }
+
+    #[test]
+    fn rootfs_size_out_of_range_says_so() {
+        for size in ["0", "-1", "1000000000000", "1025"] {
+            let body = format!(r#"{{"version":"23.05.4","target":"x86/64","profile":"generic","rootfs_size_mb":{size}}}"#);
+            let err = parse(&body).unwrap_err().to_string();
+            assert_eq!(err, format!("rootfs_size_mb: {size} is out of range; choose 1 to 1024 MB"));
+        }
+        let err = parse(r#"{"version":"23.05.4","target":"x86/64","profile":"generic","rootfs_size_mb":2.5}"#).unwrap_err();
+        assert!(err.message.contains("whole number"), "{err}");
     }
 
     #[test]

@@ -329,6 +329,11 @@ async fn device_lists_of_releases_are_served_with_cors() {
     assert_eq!(served["release"], "23.05.4");
     assert_eq!(served["profiles"].as_array().unwrap().len(), fixture["profiles"].as_array().unwrap().len());
     assert_eq!(served["profiles"][0], fixture["profiles"][0]);
+    let revision = get(&format!("{}/api/v1/revision/99.1.0/mediatek/filogic", s.edge.url)).await;
+    assert_eq!(revision.status, 404);
+    assert!(revision.detail().contains("'99.1.0'"), "the unknown release is named: {}", revision.detail());
+    let revision = get(&format!("{}/api/v1/revision/24.10.5/mediatek/nosuch", s.edge.url)).await;
+    assert!(revision.detail().contains("'mediatek/nosuch'"), "the unknown target is named: {}", revision.detail());
     let missing = get(&format!("{}/json/v1/releases/99.1.0/.overview.json", s.edge.url)).await;
     assert_eq!(missing.status, 404);
     assert!(!missing.detail().is_empty());
