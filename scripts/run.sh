@@ -67,9 +67,11 @@ cat <<MSG
 
   Everything runs. Open in a browser:
 
-    http://127.0.0.1:$ROUTER_PORT/   the virtual router's LuCI page (user root, empty password):
-                                 Attended Sysupgrade there upgrades it from 23.05.4 to 24.10.5
-    http://127.0.0.1:$EDGE_PORT/   the app without a router
+    http://127.0.0.1:$ROUTER_PORT/
+        the virtual router's LuCI page (user root, empty password): its
+        Attended Sysupgrade page upgrades it from 23.05.4 to 24.10.5
+    http://127.0.0.1:$EDGE_PORT/
+        the app without a router
 
   Logs: $STATE/logs/   Stop: Ctrl-C   Reset the router: delete $STATE/router-state.json
 
