@@ -1,11 +1,15 @@
 //! What an answer of the build endpoints means for the app, and readable
 //! text for the edge's error answers. Plain Rust, tested natively.
 
-use asu_protocol::answer::{BuildAnswer, ImagebuilderStatus};
+use asu_protocol::answer::ImagebuilderStatus;
 use asu_protocol::upstream::Image;
 use serde_json::Value;
 
+use crate::json;
 use crate::rpc::shorten;
+
+/// How many build phases the server reports (for "phase 3 of 7").
+pub const PHASE_COUNT: u32 = ImagebuilderStatus::ALL.len() as u32;
 
 /// What a finished build gives the app.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,8 +23,9 @@ pub struct FinishedBuild {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BuildProgress {
     Queued { position: Option<u32> },
-    /// Words for the running phase (`ImagebuilderStatus::describe`).
-    Started { phase: String },
+    /// Words for the running phase (`ImagebuilderStatus::describe`) and its
+    /// place among the known phases (1-based, of [`PHASE_COUNT`]).
+    Started { phase: String, step: Option<u32> },
     Done(FinishedBuild),
     /// Overloaded (429/503/529): come back later; polling carries on.
     Busy(String),
@@ -56,9 +61,13 @@ pub fn interpret(http_status: u16, body: &str) -> BuildStatus {
             Err(e) => BuildProgress::Failed { message: format!("The finished build's answer is unreadable: {e}"), log: None },
         },
         202 => match value.get("imagebuilder_status").and_then(Value::as_str) {
-            Some(phase) => BuildProgress::Started {
-                phase: ImagebuilderStatus::parse(phase).map(|p| p.describe().to_string()).unwrap_or_else(|| phase.to_string()),
-            },
+            Some(phase) => {
+                let known = ImagebuilderStatus::parse(phase);
+                BuildProgress::Started {
+                    phase: known.map(|p| p.describe().to_string()).unwrap_or_else(|| phase.to_string()),
+                    step: known.and_then(|k| ImagebuilderStatus::ALL.iter().position(|p| *p == k)).map(|i| i as u32 + 1),
+                }
+            }
             None => BuildProgress::Queued {
                 position: value.get("queue_position").and_then(Value::as_u64).map(|p| p as u32),
             },
@@ -85,21 +94,19 @@ fn is_busy(status: u16) -> bool {
     matches!(status, 429 | 503 | 529)
 }
 
+/// The fields of a finished build this app uses (the answer has many more).
 fn finished(value: &Value) -> Result<FinishedBuild, String> {
-    // The typed result first; a lean answer with just the fields we need also works.
-    if let Some(result) = serde_json::from_value::<BuildAnswer>(value.clone()).ok().and_then(|a| a.done_result()) {
-        return Ok(FinishedBuild {
-            bin_dir: result.bin_dir,
-            images: result.images,
-            version_number: result.version_number,
-            version_code: result.version_code,
-        });
+    let bin_dir = json::need_text(value, "bin_dir")?;
+    if value.get("images").is_none() {
+        return Err("it has no images".into());
     }
-    let bin_dir = value.get("bin_dir").and_then(Value::as_str).ok_or("it has no bin_dir")?.to_string();
-    let images: Vec<Image> = serde_json::from_value(value.get("images").cloned().ok_or("it has no images")?)
-        .map_err(|e| format!("its images list is malformed ({e})"))?;
-    let text = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    Ok(FinishedBuild { bin_dir, images, version_number: text("version_number"), version_code: text("version_code") })
+    let images: Vec<Image> = json::images(value)?;
+    Ok(FinishedBuild {
+        bin_dir,
+        images,
+        version_number: json::text(value, "version_number"),
+        version_code: json::text(value, "version_code"),
+    })
 }
 
 /// The edge's `detail`, as a string even when a server sent a list or object.
@@ -148,10 +155,13 @@ mod tests {
         assert_eq!(s.request_hash.as_deref(), Some("ab"));
         assert_eq!(s.progress, BuildProgress::Queued { position: Some(3) });
         let s = interpret(202, r#"{"request_hash":"ab","status":202,"detail":"started","imagebuilder_status":"building_image"}"#);
-        assert_eq!(s.progress, BuildProgress::Started { phase: "Building the image".into() });
-        // A phase this app does not know is shown as it is.
+        assert_eq!(s.progress, BuildProgress::Started { phase: "Building the image".into(), step: Some(6) });
+        let s = interpret(202, r#"{"status":202,"detail":"started","imagebuilder_status":"init"}"#);
+        assert_eq!(s.progress, BuildProgress::Started { phase: "Starting".into(), step: Some(1) });
+        assert_eq!(PHASE_COUNT, 7);
+        // A phase this app does not know is shown as it is, without a place.
         let s = interpret(202, r#"{"status":202,"detail":"started","imagebuilder_status":"compressing"}"#);
-        assert_eq!(s.progress, BuildProgress::Started { phase: "compressing".into() });
+        assert_eq!(s.progress, BuildProgress::Started { phase: "compressing".into(), step: None });
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! small state machines between them (reboot detection, progress text).
 //! Plain Rust, tested natively; the driver is `ui::router`.
 
+use crate::upgrade::UpgradePreview;
+
 /// One step of the upgrade, in order. `Ready`, `UpToDate`, `NeedPassword`
 /// and `Done` wait for the user (or are final).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +131,15 @@ pub fn fmt_duration(secs: u64) -> String {
 
 /// How long to wait for the router after `upgrade_start`.
 pub const REBOOT_TIMEOUT_SECS: u64 = 600;
+/// How long a flash and reboot usually take: the countdown starts here.
+pub const REBOOT_EXPECTED_SECS: u64 = 180;
+
+/// The queue bar: how far a build moved from the position it entered the
+/// queue at (`first`) to `now` (0 = next), as (value, max).
+pub fn queue_bar(first: u32, now: u32) -> (u32, u32) {
+    let first = first.max(now);
+    (first - now, first + 1)
+}
 
 /// What one poll of the router gave during the reboot wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,13 +240,28 @@ pub struct UiState {
     pub note: Option<String>,
     pub keep_settings: bool,
     pub queue_position: Option<u32>,
+    /// The first queue position seen, for the queue bar.
+    pub queue_first: Option<u32>,
     pub build_phase: Option<String>,
+    /// The phase's place among the known phases (1-based).
+    pub phase_step: Option<u32>,
     pub busy_message: Option<String>,
     pub download: Progress,
     pub upload: Progress,
     pub reboot_elapsed: u64,
     pub error: Option<ErrorInfo>,
     pub done: Option<String>,
+    /// What the upgrade does to the packages (from the update check).
+    pub preview: Option<UpgradePreview>,
+    /// Why there is no preview, or what it is based on.
+    pub preview_note: Option<String>,
+    /// The advanced options are shown.
+    pub advanced: bool,
+    /// Releases the advanced options offer, newest first.
+    pub releases: Vec<String>,
+    pub rootfs_size_mb: Option<u32>,
+    /// The server's largest `rootfs_size_mb` (0: unknown).
+    pub max_rootfs_mb: u32,
 }
 
 impl Default for UiState {
@@ -249,13 +275,21 @@ impl Default for UiState {
             note: None,
             keep_settings: true,
             queue_position: None,
+            queue_first: None,
             build_phase: None,
+            phase_step: None,
             busy_message: None,
             download: Progress::default(),
             upload: Progress::default(),
             reboot_elapsed: 0,
             error: None,
             done: None,
+            preview: None,
+            preview_note: None,
+            advanced: false,
+            releases: Vec::new(),
+            rootfs_size_mb: None,
+            max_rootfs_mb: 0,
         }
     }
 }
@@ -268,7 +302,9 @@ impl UiState {
         match step {
             Step::RequestBuild => {
                 self.queue_position = None;
+                self.queue_first = None;
                 self.build_phase = None;
+                self.phase_step = None;
                 self.busy_message = None;
             }
             Step::Download => self.download = Progress::default(),
@@ -283,13 +319,33 @@ impl UiState {
         self.error = Some(ErrorInfo { message, log, retry: self.step.retry_from() });
     }
 
-    /// Text next to the reboot wait.
+    /// Records a queue position; the first one seen sets the bar's length.
+    pub fn queued_at(&mut self, position: Option<u32>) {
+        self.queue_position = position;
+        if let Some(p) = position {
+            self.queue_first = Some(self.queue_first.map_or(p, |f| f.max(p)));
+        }
+        self.build_phase = None;
+        self.phase_step = None;
+    }
+
+    /// Text next to the reboot wait: a countdown to the usual time, then
+    /// how much longer the page waits.
     pub fn reboot_text(&self) -> String {
-        format!(
-            "{} elapsed (this usually takes 1 to 3 minutes; giving up after {})",
-            fmt_duration(self.reboot_elapsed),
-            fmt_duration(REBOOT_TIMEOUT_SECS.saturating_sub(self.reboot_elapsed))
-        )
+        let e = self.reboot_elapsed;
+        if e < REBOOT_EXPECTED_SECS {
+            format!(
+                "{} elapsed; back in about {} (a flash usually takes 1 to 3 minutes)",
+                fmt_duration(e),
+                fmt_duration(REBOOT_EXPECTED_SECS - e)
+            )
+        } else {
+            format!(
+                "{} elapsed; this takes longer than usual, still waiting up to {}",
+                fmt_duration(e),
+                fmt_duration(REBOOT_TIMEOUT_SECS.saturating_sub(e))
+            )
+        }
     }
 }
 
@@ -369,6 +425,28 @@ mod tests {
             resolve_mode(None, None, Some("0".repeat(32)), None, "http://e"),
             Mode::StandAlone { server_url: "http://e".into() }
         );
+    }
+
+    #[test]
+    fn queue_bar_and_first_position() {
+        assert_eq!(queue_bar(3, 3), (0, 4));
+        assert_eq!(queue_bar(3, 0), (3, 4));
+        // A position behind the first one seen (the queue was reordered) never underflows.
+        assert_eq!(queue_bar(1, 4), (0, 5));
+        let mut ui = UiState::default();
+        ui.queued_at(Some(5));
+        ui.queued_at(Some(2));
+        assert_eq!((ui.queue_first, ui.queue_position), (Some(5), Some(2)));
+        ui.enter(Step::RequestBuild);
+        assert_eq!(ui.queue_first, None);
+    }
+
+    #[test]
+    fn reboot_countdown() {
+        let mut ui = UiState { reboot_elapsed: 65, ..Default::default() };
+        assert_eq!(ui.reboot_text(), "1:05 elapsed; back in about 1:55 (a flash usually takes 1 to 3 minutes)");
+        ui.reboot_elapsed = 200;
+        assert_eq!(ui.reboot_text(), "3:20 elapsed; this takes longer than usual, still waiting up to 6:40");
     }
 
     #[test]

@@ -5,15 +5,26 @@
 //! router; without one it is the server's own page.
 //!
 //! Logic that needs no browser lives in plain modules with native tests:
-//! `plan` (which release, the build request), `rpc` (router JSON-RPC
-//! answers), `build_status` (edge build answers), `verify` (image checks),
-//! `flow` (steps and page state). `web` holds the browser bindings and
-//! `ui` the views and the step driver.
+//! `plan` (releases, the build request), `rpc` (router JSON-RPC answers),
+//! `build_status` (edge build answers), `verify` (image checks), `flow`
+//! (router steps and page state), `devices` (device search), `packages`
+//! (package lists and their editing), `upgrade` (the update check), `link`
+//! (page state in the URL). `web` holds the browser bindings and `ui` the
+//! views and the step driver.
+
+// A build with one page only leaves parts of the other unused.
+#![cfg_attr(not(all(feature = "router", feature = "finder")), allow(dead_code))]
 
 pub mod build_status;
+pub mod devices;
 pub mod flow;
+pub mod json;
+pub mod link;
+pub mod packages;
 pub mod plan;
 pub mod rpc;
+pub mod small;
+pub mod upgrade;
 pub mod verify;
 
 mod ui;

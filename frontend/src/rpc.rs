@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Deserialize;
 use serde_json::{json, Value};
+
+use crate::json;
 
 /// The session id for calls that need none (`session login`).
 pub const NULL_SESSION: &str = "00000000000000000000000000000000";
@@ -105,8 +106,9 @@ pub fn shorten(text: &str, max: usize) -> String {
 /// Reads one call's answer: `{"result":[0,{data}]}` gives the data (an
 /// empty object when the call returned none).
 pub fn parse_answer(body: &str) -> Result<Value, RpcError> {
-    let value: Value = serde_json::from_str(body)
-        .map_err(|e| RpcError::BadAnswer(format!("not JSON ({e}): {}", shorten(body.trim(), 80))))?;
+    let value: Value = serde_json::from_str(body).map_err(|e| {
+        RpcError::BadAnswer(format!("not JSON ({}): {}", json::error_place(&e), shorten(body.trim(), 80)))
+    })?;
     if let Some(err) = value.get("error") {
         let code = err.get("code").and_then(Value::as_i64).unwrap_or(0);
         let message = err.get("message").and_then(Value::as_str).unwrap_or("no message").to_string();
@@ -123,27 +125,21 @@ pub fn parse_answer(body: &str) -> Result<Value, RpcError> {
 }
 
 /// `system board`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Board {
-    #[serde(default)]
     pub model: String,
-    #[serde(default)]
     pub hostname: String,
     pub board_name: String,
-    #[serde(default)]
     pub rootfs_type: String,
     pub release: BoardRelease,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoardRelease {
-    #[serde(default = "openwrt")]
     pub distribution: String,
     pub version: String,
-    #[serde(default)]
     pub revision: String,
     pub target: String,
-    #[serde(default)]
     pub description: String,
 }
 
@@ -153,7 +149,25 @@ fn openwrt() -> String {
 
 impl Board {
     pub fn parse(data: &Value) -> Result<Board, RpcError> {
-        serde_json::from_value(data.clone()).map_err(|e| RpcError::BadAnswer(e.to_string()))
+        let bad = RpcError::BadAnswer;
+        let release = data.get("release").filter(|r| r.is_object()).ok_or_else(|| bad("it has no release".into()))?;
+        let distribution = match json::text(release, "distribution") {
+            d if d.is_empty() => openwrt(),
+            d => d,
+        };
+        Ok(Board {
+            model: json::text(data, "model"),
+            hostname: json::text(data, "hostname"),
+            board_name: json::need_text(data, "board_name").map_err(bad)?,
+            rootfs_type: json::text(data, "rootfs_type"),
+            release: BoardRelease {
+                distribution,
+                version: json::need_text(release, "version").map_err(bad)?,
+                revision: json::text(release, "revision"),
+                target: json::need_text(release, "target").map_err(bad)?,
+                description: json::text(release, "description"),
+            },
+        })
     }
 
     /// "OpenWrt 23.05.4 r24106-10cc5fcd00".
@@ -169,28 +183,42 @@ impl Board {
 
 /// `rpc-sys packagelist`: the names, sorted.
 pub fn package_names(data: &Value) -> Result<Vec<String>, RpcError> {
+    Ok(package_versions(data)?.into_keys().collect())
+}
+
+/// `rpc-sys packagelist`: name -> version (empty when not a string).
+pub fn package_versions(data: &Value) -> Result<BTreeMap<String, String>, RpcError> {
     let packages = data
         .get("packages")
         .and_then(Value::as_object)
         .ok_or_else(|| RpcError::BadAnswer("no packages object".into()))?;
-    let mut names: Vec<String> = packages.keys().cloned().collect();
-    names.sort();
-    Ok(names)
+    // Inserting one by one: `collect` into a map would sort with its own copy of a sort.
+    let mut out = BTreeMap::new();
+    for (k, v) in packages {
+        out.insert(k.clone(), v.as_str().unwrap_or("").to_string());
+    }
+    Ok(out)
 }
 
 /// `system validate_firmware_image`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmwareCheck {
     pub valid: bool,
-    #[serde(default)]
     pub forceable: bool,
-    #[serde(default)]
     pub tests: BTreeMap<String, bool>,
 }
 
 impl FirmwareCheck {
     pub fn parse(data: &Value) -> Result<FirmwareCheck, RpcError> {
-        serde_json::from_value(data.clone()).map_err(|e| RpcError::BadAnswer(e.to_string()))
+        let flag = |v: &Value, k: &str| v.get(k).and_then(Value::as_bool);
+        let valid = flag(data, "valid").ok_or_else(|| RpcError::BadAnswer("it has no valid flag".into()))?;
+        let mut tests = BTreeMap::new();
+        for (k, v) in data.get("tests").and_then(Value::as_object).into_iter().flatten() {
+            if let Some(b) = v.as_bool() {
+                tests.insert(k.clone(), b);
+            }
+        }
+        Ok(FirmwareCheck { valid, forceable: flag(data, "forceable").unwrap_or(false), tests })
     }
 
     /// Why the router refuses the image, in words.
@@ -305,6 +333,9 @@ mod tests {
         let data = json!({"packages": {"luci": "git-24", "base-files": "1", "dropbear": "2"}});
         assert_eq!(package_names(&data).unwrap(), ["base-files", "dropbear", "luci"]);
         assert!(package_names(&json!({})).is_err());
+        let v = package_versions(&data).unwrap();
+        assert_eq!(v["luci"], "git-24");
+        assert_eq!(v.len(), 3);
     }
 
     #[test]

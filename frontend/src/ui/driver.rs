@@ -2,6 +2,9 @@
 //! what the page shows into the `UiState` signal. Stops at the first
 //! failure; Retry starts again at the step `Step::retry_from` names.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use asu_protocol::select;
 use asu_protocol::upstream::Image;
 use js_sys::{Array, ArrayBuffer, Uint8Array};
@@ -10,13 +13,18 @@ use leptos::task::spawn_local;
 use serde_json::{json, Value};
 use web_sys::{Blob, BlobPropertyBag, FormData};
 
+use super::data::load_index;
+use super::packages::IndexState;
+use crate::json;
 use crate::build_status::{http_error_text, interpret, BuildProgress, BuildStatus, FinishedBuild};
 use crate::flow::{done_text, Back, Poll, Progress, RebootWatch, Step, UiState, REBOOT_TIMEOUT_SECS};
-use crate::plan::{build_request, upgrade_candidates, OverviewView, UpgradePlan};
+use crate::packages::Selection;
+use crate::plan::{build_request, upgrade_candidates, Candidate, OverviewView, UpgradePlan};
 use crate::rpc::{
-    login_session, package_names, parse_upload_answer, upload_url, Board, FirmwareCheck, RpcError, FIRMWARE_MODE,
+    login_session, package_versions, parse_upload_answer, upload_url, Board, FirmwareCheck, RpcError, FIRMWARE_MODE,
     FIRMWARE_PATH, NULL_SESSION,
 };
+use crate::upgrade::{apply_replacements, branch_replacements, check_body, read_check, CheckAnswer, UpgradePreview};
 use crate::verify::check_image;
 use crate::web::{net, ubus};
 
@@ -32,8 +40,12 @@ pub struct Ctx {
     pub session: String,
     pub password: String,
     board: Option<Board>,
-    packages: Vec<String>,
+    /// The router's packages (`rpc-sys packagelist`): name -> version.
+    installed: BTreeMap<String, String>,
     efi: bool,
+    overview: Option<Arc<OverviewView>>,
+    /// Releases the router may move to, newest first (and its own for a reinstall).
+    candidates: Vec<Candidate>,
     plan: Option<UpgradePlan>,
     request_hash: Option<String>,
     build: Option<FinishedBuild>,
@@ -49,8 +61,10 @@ impl Ctx {
             session,
             password: String::new(),
             board: None,
-            packages: Vec::new(),
+            installed: BTreeMap::new(),
             efi: false,
+            overview: None,
+            candidates: Vec::new(),
             plan: None,
             request_hash: None,
             build: None,
@@ -89,6 +103,13 @@ fn need<T: Clone>(value: &Option<T>, what: &str) -> Result<T, Failure> {
 pub struct Driver {
     pub ui: RwSignal<UiState>,
     pub ctx: StoredValue<Ctx, LocalStorage>,
+    /// The packages the new image gets before edits: the router's, after
+    /// the upgrade's replacements.
+    pub base: RwSignal<Vec<String>>,
+    /// Edits from the advanced options.
+    pub selection: RwSignal<Selection>,
+    /// The target release's package index (loaded for the advanced options).
+    pub index: RwSignal<IndexState>,
 }
 
 impl Driver {
@@ -163,7 +184,7 @@ impl Driver {
             .rpc("rpc-sys", "packagelist", json!({"all": false}))
             .await
             .map_err(|e| e.describe("rpc-sys packagelist"))?;
-        let packages = package_names(&data).map_err(|e| e.describe("rpc-sys packagelist"))?;
+        let installed = package_versions(&data).map_err(|e| e.describe("rpc-sys packagelist"))?;
         // The call fails on machines that did not boot by EFI.
         let efi = match self.rpc("file", "stat", json!({"path": "/sys/firmware/efi"})).await {
             Ok(_) => true,
@@ -172,7 +193,7 @@ impl Driver {
         };
         self.ctx.update_value(|c| {
             c.board = Some(board);
-            c.packages = packages;
+            c.installed = installed;
             c.efi = efi;
         });
         Ok(Step::FindRelease)
@@ -188,10 +209,30 @@ impl Driver {
         if answer.status != 200 {
             return Err(http_error_text(answer.status, &answer.body, "overview.json").into());
         }
-        let overview: OverviewView = serde_json::from_str(&answer.body)
-            .map_err(|e| format!("The build server's overview.json is unreadable: {e}"))?;
+        let value: Value = serde_json::from_str(&answer.body)
+            .map_err(|e| format!("The build server's overview.json is unreadable (at {}).", json::error_place(&e)))?;
+        let overview: Arc<OverviewView> = Arc::new(
+            OverviewView::parse(&value).map_err(|e| format!("The build server's overview.json is unusable: {e}."))?,
+        );
+        let candidates = upgrade_candidates(&overview, &board.release.version, &board.release.target);
+        let mut offered: Vec<Candidate> = candidates.clone();
+        // The advanced options may also reinstall the running release.
+        if !offered.iter().any(|c| c.version == board.release.version) {
+            offered.push(Candidate {
+                version: board.release.version.clone(),
+                path: overview.release_path(&board.release.version),
+            });
+        }
+        self.ui.update(|u| {
+            u.releases = offered.iter().map(|c| c.version.clone()).collect();
+            u.max_rootfs_mb = overview.server.as_ref().map(|s| s.max_custom_rootfs_size_mb).unwrap_or(0);
+        });
+        self.ctx.update_value(|c| {
+            c.overview = Some(overview.clone());
+            c.candidates = offered;
+        });
         let mut missing: Vec<String> = Vec::new();
-        for candidate in upgrade_candidates(&overview, &board.release.version, &board.release.target) {
+        for candidate in candidates {
             let url = candidate.profile_url(&c.server, &board.release.target, &board.board_name);
             let what = format!("the device description for {}", candidate.version);
             let answer = net::get(&url, EDGE_TIMEOUT_MS)
@@ -207,7 +248,7 @@ impl Driver {
                 s => return Err(http_error_text(s, &answer.body, &what).into()),
             }
             let json: Value = serde_json::from_str(&answer.body)
-                .map_err(|e| format!("The build server's answer for {what} is not JSON: {e}"))?;
+                .map_err(|e| format!("The build server's answer for {what} is not JSON (at {}).", json::error_place(&e)))?;
             let plan = UpgradePlan::from_profile_json(&candidate.version, &json, &board.model)
                 .map_err(|e| format!("The build server's answer for {what} is unusable: {e}"))?;
             if !plan.is_upgrade_for(&board) {
@@ -218,7 +259,9 @@ impl Driver {
                 u.device = Some(plan.title.clone());
                 u.note = (!missing.is_empty()).then(|| format!("Not available for this device: {}", missing.join(", ")));
             });
+            let version = plan.version.clone();
             self.ctx.update_value(|c| c.plan = Some(plan));
+            self.check_upgrade(&board, &overview, &version).await;
             return Ok(Step::Ready);
         }
         self.ui.update(|u| {
@@ -237,16 +280,16 @@ impl Driver {
         match status.progress {
             BuildProgress::Queued { position } => {
                 self.ui.update(|u| {
-                    u.queue_position = position;
-                    u.build_phase = None;
+                    u.queued_at(position);
                     u.busy_message = None;
                 });
                 Ok(None)
             }
-            BuildProgress::Started { phase } => {
+            BuildProgress::Started { phase, step } => {
                 self.ui.update(|u| {
                     u.queue_position = None;
                     u.build_phase = Some(phase);
+                    u.phase_step = step;
                     u.busy_message = None;
                 });
                 Ok(None)
@@ -267,8 +310,10 @@ impl Driver {
         let c = self.ctx();
         let board = need(&c.board, "the router's board")?;
         let plan = need(&c.plan, "the target release")?;
-        let request = build_request(&plan.version, &board, &c.packages);
-        let body = serde_json::to_string(&request).map_err(|e| e.to_string())?;
+        let packages = self.selection.with_untracked(|s| self.base.with_untracked(|b| s.effective(b)));
+        let mut request = build_request(&plan.version, &board, &packages);
+        request.rootfs_size_mb = self.ui.with_untracked(|u| u.rootfs_size_mb);
+        let body = serde_json::to_string(&request).map_err(|_| "Internal error: the build request cannot be written.")?;
         self.ctx.update_value(|c| {
             c.request_hash = None;
             c.build = None;
@@ -486,6 +531,130 @@ impl Driver {
             });
         });
         Ok(Step::Done)
+    }
+}
+
+impl Driver {
+    /// Asks the server what moving to `version` does to the router's
+    /// packages; without an update check there, estimates it from the
+    /// overview's package changes. Sets the package base for the build.
+    async fn check_upgrade(self, board: &Board, overview: &OverviewView, version: &str) {
+        let installed = self.ctx.with_value(|c| c.installed.clone());
+        let names: Vec<String> = installed.keys().cloned().collect();
+        let server = self.ctx.with_value(|c| c.server.clone());
+        let url = format!("{server}/api/v1/upgrade-check");
+        let estimate = || UpgradePreview {
+            version: version.to_string(),
+            replacements: branch_replacements(
+                &overview.changes_between(&board.release.version, version),
+                &names,
+                &board.release.target,
+            ),
+            ..Default::default()
+        };
+        let (preview, note) = match net::post_json(&url, check_body(board, &installed), EDGE_TIMEOUT_MS).await {
+            Err(e) => (estimate(), Some(format!("The update check did not answer ({e}); the changes below are estimated."))),
+            Ok(a) => match read_check(a.status, &a.body) {
+                CheckAnswer::Newer(p) => {
+                    let note = (p.version != version)
+                        .then(|| format!("The update check describes OpenWrt {}; this upgrade goes to {version}.", p.version));
+                    (p, note)
+                }
+                CheckAnswer::UpToDate => (estimate(), Some("The update check reports nothing newer for this device.".into())),
+                CheckAnswer::Missing => (estimate(), Some("This server has no update check: the changes below come from its release overview.".into())),
+                CheckAnswer::Refused(e) => (estimate(), Some(e)),
+            },
+        };
+        // Packages the new release does not have would fail the build.
+        let base: Vec<String> =
+            apply_replacements(&names, &preview.replacements).into_iter().filter(|p| !preview.missing.contains(p)).collect();
+        self.base.set(base);
+        self.selection.set(Selection::default());
+        self.ui.update(|u| {
+            u.preview = Some(preview);
+            u.preview_note = note;
+        });
+    }
+
+    /// Shows or hides the advanced options; the first time, loads the
+    /// target release's package index for the package editor.
+    pub fn toggle_advanced(self, on: bool) {
+        self.ui.update(|u| u.advanced = on);
+        if on && self.index.with_untracked(|i| matches!(i, IndexState::Idle | IndexState::Failed(_))) {
+            self.load_index();
+        }
+    }
+
+    fn load_index(self) {
+        let c = self.ctx();
+        let (Some(board), Some(plan), Some(overview)) = (c.board, c.plan, c.overview) else { return };
+        let target = board.release.target.clone();
+        let path = overview.release_path(&plan.version);
+        let arch = plan
+            .profile
+            .extra
+            .get("arch_packages")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| overview.arch(&plan.version, &target));
+        self.index.set(IndexState::Loading);
+        spawn_local(async move {
+            let loaded = load_index(&c.server, &path, &target, arch.as_deref()).await;
+            self.index.set(match loaded {
+                Ok(i) => IndexState::Ready(i),
+                Err(e) => IndexState::Failed(e),
+            });
+        });
+    }
+
+    /// The advanced options picked another release: read the device's
+    /// description there and make it the upgrade's target.
+    pub fn choose_release(self, version: String) {
+        if self.ui.with_untracked(|u| u.running) {
+            return;
+        }
+        let c = self.ctx();
+        let (Some(board), Some(candidate)) = (c.board.clone(), c.candidates.iter().find(|x| x.version == version).cloned())
+        else {
+            return;
+        };
+        self.ui.update(|u| {
+            u.running = true;
+            u.note = Some(format!("Reading the device description for {version}…"));
+        });
+        spawn_local(async move {
+            let url = candidate.profile_url(&c.server, &board.release.target, &board.board_name);
+            let outcome = match net::get(&url, EDGE_TIMEOUT_MS).await {
+                Ok(a) if a.status == 200 => serde_json::from_str::<Value>(&a.body)
+                    .map_err(|e| format!("The device description is not JSON (at {}).", json::error_place(&e)))
+                    .and_then(|json| UpgradePlan::from_profile_json(&version, &json, &board.model)),
+                Ok(a) if a.status == 404 => Err(format!("OpenWrt {version} has no image for this device.")),
+                Ok(a) => Err(http_error_text(a.status, &a.body, "the device description")),
+                Err(e) => Err(format!("Could not reach the build server: {e}")),
+            };
+            match outcome {
+                Ok(plan) => {
+                    let display = plan.display();
+                    self.ctx.update_value(|c| c.plan = Some(plan));
+                    self.ui.update(|u| {
+                        u.target_version = Some(display);
+                        u.note = None;
+                    });
+                    if let Some(o) = c.overview.as_ref() {
+                        // The preview and the package base follow the chosen release.
+                        self.check_upgrade(&board, o, &version).await;
+                    }
+                    self.ui.update(|u| u.running = false);
+                    if !self.index.with_untracked(|i| matches!(i, IndexState::Idle)) {
+                        self.load_index();
+                    }
+                }
+                Err(e) => self.ui.update(|u| {
+                    u.note = Some(e);
+                    u.running = false;
+                }),
+            }
+        });
     }
 }
 
