@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds the browser app into frontend/dist/:
-#   index.html, app/frontend.js, app/frontend_bg.wasm, app/style.css
+# Builds the browser app into frontend/dist/, as two bundles so that each
+# page downloads only its own code (the 250 KB gzip budget):
+#   app/frontend.js + app/frontend_bg.wasm   the router page (LuCI imports this)
+#   app/finder.js + app/finder_bg.wasm       the router-free page (index.html)
+#   app/style.css, index.html
 # Cargo decides what needs recompiling; wasm-bindgen and wasm-opt always run.
 set -euo pipefail
 
@@ -24,23 +27,26 @@ if [ ! -x "$wasm_opt" ]; then
   npm ci --no-audit --no-fund
 fi
 
-cargo build -p frontend --release --target wasm32-unknown-unknown
-
 out="$root/frontend/dist"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-wasm-bindgen --target web --out-name frontend --no-typescript --out-dir "$tmp" \
-  "$root/target/wasm32-unknown-unknown/release/frontend.wasm"
-
 mkdir -p "$out/app"
-# The features rustc enables by default for wasm32 must stay allowed.
-"$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  -o "$out/app/frontend_bg.wasm" "$tmp/frontend_bg.wasm"
-cp "$tmp/frontend.js" "$out/app/frontend.js"
+
+bundle() { # cargo feature, output name
+  cargo build -p frontend --release --target wasm32-unknown-unknown --no-default-features --features "$1"
+  wasm-bindgen --target web --out-name "$2" --no-typescript --out-dir "$tmp" \
+    "$root/target/wasm32-unknown-unknown/release/frontend.wasm"
+  # The features rustc enables by default for wasm32 must stay allowed.
+  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    -o "$out/app/$2_bg.wasm" "$tmp/$2_bg.wasm"
+  cp "$tmp/$2.js" "$out/app/$2.js"
+}
+bundle router frontend
+bundle finder finder
 cp "$root/frontend/static/style.css" "$out/app/style.css"
 cp "$root/frontend/static/index.html" "$out/index.html"
 
 size() { printf '%-28s %8s bytes  %8s gzip\n' "$1" "$(wc -c <"$out/$1")" "$(gzip -9c "$out/$1" | wc -c)"; }
 echo "frontend/dist:"
-for f in index.html app/frontend.js app/frontend_bg.wasm app/style.css; do size "$f"; done
+for f in index.html app/frontend.js app/frontend_bg.wasm app/finder.js app/finder_bg.wasm app/style.css; do size "$f"; done

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortSignal, FormData, ProgressEvent, RequestCache, RequestInit, Response, XmlHttpRequest, XmlHttpRequestResponseType,
+    AbortSignal, FormData, ProgressEvent, RequestCache, XmlHttpRequest, XmlHttpRequestResponseType,
 };
 
 use crate::flow::Progress;
@@ -30,47 +30,44 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-fn fetch_error(e: JsValue) -> String {
-    let name = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.name())).unwrap_or_default();
-    let text = js_error(e);
-    if name == "TimeoutError" || name == "AbortError" || text.contains("timed out") {
-        "no answer in time".to_string()
-    } else if name == "TypeError" || text.contains("Failed to fetch") || text.contains("NetworkError") {
-        "the connection failed (server down, wrong address or blocked by CORS)".to_string()
-    } else {
-        text
+fn gloo_error(e: gloo_net::Error) -> String {
+    match e {
+        gloo_net::Error::JsError(js) => {
+            let text = js.message;
+            if js.name == "TimeoutError" || js.name == "AbortError" || text.contains("timed out") {
+                "no answer in time".to_string()
+            } else if js.name == "TypeError" || text.contains("Failed to fetch") || text.contains("NetworkError") {
+                "the connection failed (server down, wrong address or blocked by CORS)".to_string()
+            } else {
+                text
+            }
+        }
+        other => other.to_string(),
     }
 }
 
-/// `fetch` with the status and the body as text.
-async fn fetch(url: &str, init: RequestInit) -> Result<HttpAnswer, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response: Response =
-        JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(fetch_error)?.unchecked_into();
+/// Sends a request and returns the status and the body as text.
+async fn send(request: Result<gloo_net::http::Request, gloo_net::Error>) -> Result<HttpAnswer, String> {
+    let response = request.map_err(gloo_error)?.send().await.map_err(gloo_error)?;
     let status = response.status();
-    let text = response.text().map_err(fetch_error)?;
-    let body = JsFuture::from(text).await.map_err(fetch_error)?.as_string().unwrap_or_default();
+    let body = response.text().await.map_err(gloo_error)?;
     Ok(HttpAnswer { status, body })
 }
 
 /// A simple GET: no custom headers, so a cross-origin call needs no
 /// preflight. `no-store` keeps the browser from answering polls from its cache.
 pub async fn get(url: &str, timeout_ms: u32) -> Result<HttpAnswer, String> {
-    let init = RequestInit::new();
-    init.set_cache(RequestCache::NoStore);
-    init.set_signal(Some(&AbortSignal::timeout_with_u32(timeout_ms)));
-    fetch(url, init).await
+    let signal = AbortSignal::timeout_with_u32(timeout_ms);
+    send(gloo_net::http::Request::get(url).cache(RequestCache::NoStore).abort_signal(Some(&signal)).build()).await
 }
 
 pub async fn post_json(url: &str, body: String, timeout_ms: u32) -> Result<HttpAnswer, String> {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    let headers = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&headers, &"Content-Type".into(), &"application/json".into());
-    init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&body));
-    init.set_signal(Some(&AbortSignal::timeout_with_u32(timeout_ms)));
-    fetch(url, init).await
+    let signal = AbortSignal::timeout_with_u32(timeout_ms);
+    let request = gloo_net::http::Request::post(url)
+        .header("Content-Type", "application/json")
+        .abort_signal(Some(&signal))
+        .body(body);
+    send(request).await
 }
 
 fn js_error(e: JsValue) -> String {
