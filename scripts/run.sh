@@ -60,7 +60,8 @@ start builder env EDGE_URL="http://127.0.0.1:$EDGE_PORT" BUILDER_TOKEN="$TOKEN" 
 
 log "starting the virtual router"
 start router target/debug/virtual-router --board tests/standins/boards/glinet_gl-mt6000-23.05.4.json \
-  --listen "127.0.0.1:$ROUTER_PORT" --server-url "http://127.0.0.1:$EDGE_PORT" --state-file "$STATE/router-state.json"
+  --listen "127.0.0.1:$ROUTER_PORT" --server-url "http://127.0.0.1:$EDGE_PORT" --state-file "$STATE/router-state.json" \
+  --www frontend/luci-app-asu-rs/htdocs
 wait_for "http://127.0.0.1:$ROUTER_PORT/" router
 
 cat <<MSG

@@ -219,6 +219,9 @@ impl Router {
         cmd.arg("--board")
             .arg(repo_root().join("tests/standins/boards").join(board))
             .args(["--listen", "127.0.0.1:0", "--server-url", server_url, "--reboot-seconds", "3"])
+            // The router package's own files, as an installed luci-app-asu-rs puts them in /www.
+            .arg("--www")
+            .arg(repo_root().join("frontend/luci-app-asu-rs/htdocs"))
             .arg("--state-file")
             .arg(&state_file);
         let mut proc = Proc::spawn("router", cmd, logs);

@@ -33,6 +33,10 @@ struct Cli {
     /// Replaces the built-in attended-sysupgrade page template.
     #[arg(long)]
     page_template: Option<PathBuf>,
+    /// The router's /www: its `luci-static/` is served, e.g. a LuCI
+    /// package's htdocs (frontend/luci-app-asu-rs/htdocs).
+    #[arg(long)]
+    www: Option<PathBuf>,
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -51,6 +55,7 @@ fn run(cli: Cli) -> Result<(), String> {
         reboot_seconds: cli.reboot_seconds,
         state_file: cli.state_file,
         page_template,
+        www_dir: cli.www,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

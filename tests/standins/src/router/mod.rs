@@ -112,6 +112,8 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Replaces the built-in attended-sysupgrade page template.
     pub page_template: Option<String>,
+    /// The router's /www: `luci-static/` below it is served (LuCI packages' htdocs).
+    pub www_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 /// The attended-sysupgrade page; `{{server_url}}`, `{{session}}`, ... are
 /// replaced. Kept in one file so the LuCI package can take it over.
-pub const PAGE_TEMPLATE: &str = include_str!("../../templates/attendedsysupgrade.html");
+pub const PAGE_TEMPLATE: &str = include_str!("../../templates/luci-page.html");
 pub const LOGIN_TEMPLATE: &str = include_str!("../../templates/login.html");
 pub const ASU_PAGE_PATH: &str = "/cgi-bin/luci/admin/system/attendedsysupgrade";
 const COOKIE: &str = "sysauth_http";
@@ -278,6 +278,28 @@ async fn upload(
     upload_answer(serde_json::json!({"size": size, "checksum": md5, "sha256sum": sha}))
 }
 
+/// Files under the router's /www/luci-static (the LuCI packages' htdocs,
+/// from --www): read only below that folder.
+async fn luci_static(State(state): State<RouterState>, axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+    let Some(www) = &state.config.www_dir else { return not_found().await };
+    let plain = !path.is_empty() && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\\'));
+    if !plain {
+        return not_found().await;
+    }
+    match std::fs::read(www.join("luci-static").join(&path)) {
+        Ok(bytes) => {
+            let kind = match path.rsplit('.').next() {
+                Some("js") => "application/javascript",
+                Some("css") => "text/css",
+                Some("json") => "application/json",
+                _ => "application/octet-stream",
+            };
+            (StatusCode::OK, [(header::CONTENT_TYPE, kind)], bytes).into_response()
+        }
+        Err(_) => not_found().await,
+    }
+}
+
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -294,6 +316,7 @@ pub fn app(state: RouterState) -> Router {
         .route("/cgi-bin/luci/", get(luci_root).post(login_post))
         .route(ASU_PAGE_PATH, get(asu_page).post(login_post))
         .route("/cgi-bin/luci/admin/logout", get(logout))
+        .route("/luci-static/{*path}", get(luci_static))
         .route("/ubus", post(ubus))
         .route("/ubus/{*rest}", post(ubus))
         .route("/cgi-bin/luci/admin/ubus", post(ubus))
@@ -321,14 +344,15 @@ mod tests {
     }
 
     #[test]
-    fn template_has_the_mount_contract() {
+    fn template_runs_the_luci_view_with_the_session() {
         let page = render(
             PAGE_TEMPLATE,
             &[("server_url", "http://s".into()), ("session", "abc".into())],
         );
-        assert!(page.contains(r#"<div id="asu-app" data-server-url="http://s" data-ubus-url="/ubus" data-session="abc"></div>"#));
-        assert!(page.contains(
-            r#"<script type="module">import init from "http://s/app/frontend.js"; init();</script>"#
-        ));
+        // LuCI hands the view its session and the configured server; the
+        // view (frontend/luci-app-asu-rs) builds the app's mount from them.
+        assert!(page.contains(r#"sessionid: "abc""#), "{page}");
+        assert!(page.contains(r#"? "http://s""#), "{page}");
+        assert!(page.contains("/luci-static/resources/view/asu-rs/upgrade.js"), "{page}");
     }
 }

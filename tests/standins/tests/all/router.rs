@@ -390,7 +390,8 @@ fn flash_reboots_into_the_image_and_survives_a_restart() {
 
 #[test]
 fn luci_login_and_attendedsysupgrade_page() {
-    let srv = start(&["--password", "pw"]);
+    let www = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../frontend/luci-app-asu-rs/htdocs");
+    let srv = start(&["--password", "pw", "--www", www.to_str().unwrap()]);
     let a = srv.addr;
     let root = http(a, "GET", "/", &[], b"").unwrap();
     assert_eq!(root.status, 200);
@@ -436,10 +437,16 @@ fn luci_login_and_attendedsysupgrade_page() {
     let page = http(a, "GET", page_path, &[("Cookie", &cookie)], b"").unwrap();
     assert_eq!(page.status, 200);
     let html = page.text();
-    assert!(html.contains(&format!(r#"<div id="asu-app" data-server-url="{SERVER}" data-ubus-url="/ubus" data-session="{sid}"></div>"#)), "{html}");
-    assert!(html.contains(&format!(
-        r#"<script type="module">import init from "{SERVER}/app/frontend.js"; init();</script>"#
-    )));
+    // LuCI's shell hands the router package's view the session and server.
+    assert!(html.contains(&format!(r#"sessionid: "{sid}""#)), "{html}");
+    assert!(html.contains(&format!(r#"? "{SERVER}""#)), "{html}");
+    // The view is the router package's own file, served from --www.
+    let package_view = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../frontend/luci-app-asu-rs/htdocs/luci-static/resources/view/asu-rs/upgrade.js");
+    let view = http(a, "GET", "/luci-static/resources/view/asu-rs/upgrade.js", &[], b"").unwrap();
+    assert_eq!(view.status, 200);
+    assert_eq!(view.text(), std::fs::read_to_string(package_view).unwrap());
+    assert_eq!(http(a, "GET", "/luci-static/../Cargo.toml", &[], b"").unwrap().status, 404);
     // The page's session works for ubus.
     assert_eq!(call(a, &sid, "system", "board", json!({}))["result"][0], 0);
 }
