@@ -378,6 +378,10 @@ async fn pipeline(
     let key =
         IbKey::new(&req.version, &req.target).ok_or("Error: target must be target/subtarget")?;
     let ib = ctx.cache.acquire(&key).await?;
+    // Declared after `ib`, so it is dropped first: the folder is restored
+    // while this job still holds it, whichever way the job ends.
+    let feeds = crate::repos::prepare(&ib.dir, req)
+        .map_err(io_fail("Could not set up the package repositories"))?;
 
     phase.report(ImagebuilderStatus::ValidateRevision).await;
     let info_out = make_step(
@@ -459,6 +463,7 @@ async fn pipeline(
     });
     let image_spec = make_spec(cfg, &ib.dir, &home, image_args);
     let image_out = make_step(ctx, "image", &image_spec, cancel.clone()).await?;
+    drop(feeds);
     drop(ib); // the ImageBuilder folder is free for the next build
 
     phase.report(ImagebuilderStatus::SigningImages).await;

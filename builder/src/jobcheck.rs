@@ -74,12 +74,47 @@ pub fn check_request(r: &BuildRequest) -> Result<(), String> {
     if let Some(fs) = &r.filesystem {
         validate::filesystem("filesystem", fs).map_err(e)?;
     }
-    if !r.repositories.is_empty() || !r.repository_keys.is_empty() {
-        return Err(
-            "repositories: extra package repositories are not supported by this builder".into(),
-        );
+    // The edge applied its allow-list; here each feed must still be a line
+    // opkg reads as `src/gz <name> <url>` and nothing more.
+    for (name, url) in &r.repositories {
+        validate::repository_name("repositories", name).map_err(e)?;
+        if name == crate::repos::LOCAL_FEED {
+            return Err(format!(
+                "repositories: {} is the name of the ImageBuilder's own local feed",
+                quote(name)
+            ));
+        }
+        if !is_plain_feed_url(url) {
+            return Err(format!(
+                "repositories: {} is not a plain http(s) feed URL",
+                quote(url)
+            ));
+        }
+    }
+    if r.repository_keys.len() > MAX_KEYS {
+        return Err(format!("repository_keys: at most {MAX_KEYS} keys are allowed"));
+    }
+    for key in &r.repository_keys {
+        if key.is_empty() || key.len() > 4096 || key.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(
+                "repository_keys: each key must be 1 to 4096 characters of printable text".into(),
+            );
+        }
     }
     Ok(())
+}
+
+/// Most signing keys one job may add (the edge's limit).
+pub const MAX_KEYS: usize = 16;
+
+/// An http(s) URL the protocol's strict URL parser accepts (no userinfo,
+/// escapes, whitespace or dot segments): checked against its own origin.
+fn is_plain_feed_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    validate::url_allowed(url, &[format!("{scheme}://{authority}")])
 }
 
 #[cfg(test)]
@@ -106,6 +141,18 @@ mod tests {
     }
 
     #[test]
+    fn allow_listed_feeds_and_keys_pass() {
+        let mut r = BuildRequest::new("24.10.5", "mediatek/filogic", "glinet_gl-mt6000");
+        r.repositories.insert(
+            "my_feed-1".into(),
+            "https://feeds.example.org/openwrt/24.10/my_feed".into(),
+        );
+        r.repositories.insert("plain".into(), "http://10.0.0.1:8080/feed".into());
+        r.repository_keys = vec!["untrusted comment: k\nRWQabc+/=\n".into()];
+        assert_eq!(check_job(&job(r)), Ok(()));
+    }
+
+    #[test]
     fn hostile_fields_are_refused() {
         let base = BuildRequest::new("24.10.5", "mediatek/filogic", "glinet_gl-mt6000");
         let mut cases = Vec::new();
@@ -124,9 +171,26 @@ mod tests {
         let mut r = base.clone();
         r.packages_versions.insert("luci".into(), "1 2".into());
         cases.push(r);
+        for (name, url) in [
+            ("x y", "https://example.org/x"),
+            ("x\nsrc/gz", "https://example.org/x"),
+            ("imagebuilder", "https://example.org/x"),
+            ("x", "https://example.org/x\nsrc/gz evil https://evil"),
+            ("x", "https://example.org/x y"),
+            ("x", "https://user@example.org/x"),
+            ("x", "https://example.org/../x"),
+            ("x", "file:/etc"),
+            ("x", "ftp://example.org/x"),
+        ] {
+            let mut r = base.clone();
+            r.repositories.insert(name.into(), url.into());
+            cases.push(r);
+        }
         let mut r = base.clone();
-        r.repositories
-            .insert("x".into(), "https://example.org/x".into());
+        r.repository_keys = vec!["key\0".into()];
+        cases.push(r);
+        let mut r = base.clone();
+        r.repository_keys = vec!["k".into(); MAX_KEYS + 1];
         cases.push(r);
         for r in cases {
             assert!(check_job(&job(r.clone())).is_err(), "{r:?}");

@@ -9,6 +9,7 @@ pub mod ibinfo;
 pub mod job;
 pub mod jobcheck;
 pub mod leftovers;
+pub mod repos;
 pub mod runner;
 pub mod service;
 pub mod unpack;

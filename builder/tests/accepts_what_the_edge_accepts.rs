@@ -1,8 +1,7 @@
 //! The builder re-checks every leased job (jobcheck) instead of trusting
 //! the edge. The two checks must agree: a request the edge's parser accepts
-//! must not be refused by the builder (it would queue, lease and fail), the
-//! only exception being what this builder does not support (extra
-//! repositories). Property test, `ASU_PROPTEST_CASES` cases (default 1000).
+//! must not be refused by the builder (it would queue, lease and fail).
+//! Property test, `ASU_PROPTEST_CASES` cases (default 1000).
 
 use asu_protocol::builder_api::Job;
 use asu_protocol::request::{BuildRequest, Limits};
@@ -51,12 +50,25 @@ fn request_body() -> impl Strategy<Value = Value> {
         prop::option::of(0u32..1100),
         prop::option::of(prop::sample::select(&["squashfs", "ext4", "ubifs", "erofs", "jffs2", "btrfs", "ntfs"][..])),
         prop::option::of("[ -~]{0,20}"),
+        (
+            prop::collection::btree_map(
+                "[A-Za-z0-9_-]{1,12}",
+                prop_oneof![
+                    "https://feeds\\.example\\.org/openwrt(/[a-z0-9._~+-]{1,8}){0,3}",
+                    "https?://[a-z.]{1,12}/[ -~]{0,12}",
+                ],
+                0..3,
+            ),
+            prop::sample::select(&["append", "replace"][..]),
+            prop::collection::vec("[ -~\\n]{0,40}", 0..3),
+        ),
     )
-        .prop_map(|(version, version_code, target, profile, packages, versions, diff, defaults, rootfs, fs, client)| {
+        .prop_map(|(version, version_code, target, profile, packages, versions, diff, defaults, rootfs, fs, client, (repos, mode, keys))| {
             json!({
                 "version": version, "version_code": version_code, "target": target, "profile": profile,
                 "packages": packages, "packages_versions": versions, "diff_packages": diff,
                 "defaults": defaults, "rootfs_size_mb": rootfs, "filesystem": fs, "client": client,
+                "repositories": repos, "repositories_mode": mode, "repository_keys": keys,
             })
         })
 }
@@ -66,7 +78,7 @@ proptest! {
 
     #[test]
     fn a_request_the_edge_accepts_is_a_job_the_builder_takes(body in request_body()) {
-        let limits = Limits::default();
+        let limits = Limits { repository_allow_list: vec!["https://feeds.example.org/openwrt".into()], ..Limits::default() };
         let Ok(request) = BuildRequest::from_json(&serde_json::to_vec(&body).unwrap(), &limits) else {
             return Ok(());
         };

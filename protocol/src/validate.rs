@@ -208,7 +208,12 @@ pub fn repository_name(field: &str, value: &str) -> Result<(), FieldError> {
         value,
         |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
         "repository names use only letters, digits, _ and -",
-    )
+    )?;
+    // The ImageBuilder's own local feed; a request must not replace it.
+    if value == "imagebuilder" {
+        return Err(FieldError::new(field, "'imagebuilder' is the ImageBuilder's own feed; choose another name"));
+    }
+    Ok(())
 }
 
 /// The first-boot script: plain text, no NUL, within the server's limit.
@@ -365,6 +370,13 @@ mod tests {
         for bad in ["lede", "OpenWrt", "", "openwrt;x", "immortalwrt"] {
             assert_eq!(distro("distro", bad).unwrap_err().field, "distro", "{bad}");
         }
+    }
+
+    #[test]
+    fn repository_names() {
+        assert!(repository_name("repositories", "myfeed").is_ok());
+        assert!(repository_name("repositories", "imagebuilder").is_err());
+        assert!(repository_name("repositories", "a b").is_err());
     }
 
     #[test]

@@ -15,7 +15,9 @@
 #
 # Package feeds are the ones in repositories.conf; their indexes are bundled
 # under staging_dir/standin/feeds/<name>/Packages ("file:" feeds are read
-# from disk). Device flash limits are in staging_dir/standin/target.json.
+# from disk). "make image" prints "Downloading <feed>/Packages.gz" per feed and
+# records the feed names in each image body ("repositories").
+# Device flash limits are in staging_dir/standin/target.json.
 #
 # Test knob: selecting the package "standin-hang" (it is in the package
 # index like any other package) makes "make image" sleep for

@@ -101,6 +101,24 @@ pub struct ImageBuilder {
     pub index: PackageIndex,
     /// Notes about feeds that could not be read (printed on stderr).
     pub feed_warnings: Vec<String>,
+    /// The feeds repositories.conf named, in its order.
+    pub feeds: Vec<Feed>,
+}
+
+/// One `src`/`src/gz` line of repositories.conf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feed {
+    pub name: String,
+    pub url: String,
+    pub gzip: bool,
+}
+
+impl Feed {
+    /// The index opkg downloads for this feed.
+    pub fn index_url(&self) -> String {
+        let file = if self.gzip { "Packages.gz" } else { "Packages" };
+        format!("{}/{file}", self.url.trim_end_matches('/'))
+    }
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -123,13 +141,14 @@ impl ImageBuilder {
         let target: StandinTarget =
             serde_json::from_str(&fs::read_to_string(data.join("target.json"))?)
                 .map_err(|e| invalid(format!("target.json: {e}")))?;
-        let (entries, feed_warnings) = load_feeds(topdir)?;
+        let (entries, feed_warnings, feeds) = load_feeds(topdir)?;
         Ok(ImageBuilder {
             topdir: topdir.to_path_buf(),
             profiles,
             target,
             index: PackageIndex::new(entries),
             feed_warnings,
+            feeds,
         })
     }
 
@@ -280,6 +299,11 @@ impl ImageBuilder {
         let title = title_of(prof.titles.first());
         out.stdout
             .push_str(&format!("Building images for {t} - {title}\n"));
+        // What `opkg update` prints as it fetches each feed's index.
+        for feed in &self.feeds {
+            out.stdout
+                .push_str(&format!("Downloading {}\n", feed.index_url()));
+        }
         out.stdout
             .push_str(&format!("Packages: {}\n\n", r.world.join(" ")));
         out.stdout.push_str(&format!(
@@ -335,6 +359,7 @@ impl ImageBuilder {
                 "files": files,
                 "disabled_services": disabled,
                 "notional_size": notional(&self.target, &img, raw_rootfs).1,
+                "repositories": self.feeds.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
             });
             let mut bytes = serde_json::to_vec_pretty(&body).expect("body serialises");
             bytes.push(b'\n');
@@ -495,10 +520,13 @@ pub fn title_of(t: Option<&serde_json::Value>) -> String {
 /// Reads repositories.conf and the indexes it names. Remote feeds come from
 /// the copies bundled under staging_dir/standin/feeds/<name>/; `file:` feeds
 /// are read from disk (relative paths from the ImageBuilder folder).
-pub fn load_feeds(topdir: &Path) -> io::Result<(Vec<opkg::PackageEntry>, Vec<String>)> {
+pub fn load_feeds(
+    topdir: &Path,
+) -> io::Result<(Vec<opkg::PackageEntry>, Vec<String>, Vec<Feed>)> {
     let conf = fs::read_to_string(topdir.join("repositories.conf"))?;
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
+    let mut feeds = Vec::new();
     for line in conf.lines() {
         let mut words = line.split_whitespace();
         let (Some(kind), Some(name), Some(url)) = (words.next(), words.next(), words.next()) else {
@@ -507,6 +535,11 @@ pub fn load_feeds(topdir: &Path) -> io::Result<(Vec<opkg::PackageEntry>, Vec<Str
         if kind != "src" && kind != "src/gz" {
             continue;
         }
+        feeds.push(Feed {
+            name: name.to_string(),
+            url: url.to_string(),
+            gzip: kind == "src/gz",
+        });
         let dir = if let Some(p) = url.strip_prefix("file://") {
             PathBuf::from(p)
         } else if let Some(p) = url.strip_prefix("file:") {
@@ -529,7 +562,7 @@ pub fn load_feeds(topdir: &Path) -> io::Result<(Vec<opkg::PackageEntry>, Vec<Str
             )),
         }
     }
-    Ok((entries, warnings))
+    Ok((entries, warnings, feeds))
 }
 
 /// FILES folder -> {relative path: content}.

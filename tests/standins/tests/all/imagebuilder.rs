@@ -471,3 +471,85 @@ fn slow_knob_delays_the_build_and_then_finishes() {
         .unwrap()
         .is_empty());
 }
+
+/// A private copy of an unpacked ImageBuilder, for a test that edits it.
+fn private_copy(ib: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", ib.display()))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+/// The image body of the sysupgrade image a build wrote into `out`.
+fn sysupgrade_body(out: &Path) -> serde_json::Value {
+    let pj = profiles_json(out);
+    let images = pj["profiles"]["glinet_gl-mt6000"]["images"].as_array().unwrap().clone();
+    let sys = images.iter().find(|i| i["type"] == "sysupgrade").unwrap();
+    let bytes = std::fs::read(out.join(sys["name"].as_str().unwrap())).unwrap();
+    let (body_len, _) = split_trailer(&bytes);
+    serde_json::from_slice(&bytes[..body_len]).unwrap()
+}
+
+#[test]
+fn the_feeds_of_repositories_conf_are_fetched_and_recorded() {
+    let copy = private_copy(&imagebuilder("24.10.5", "mediatek/filogic"));
+    let ib = copy.path();
+    let conf_path = ib.join("repositories.conf");
+    let release = std::fs::read_to_string(&conf_path).unwrap();
+    let extra = "https://feeds.example.org/openwrt/24.10/myfeed";
+    std::fs::write(&conf_path, format!("{release}src/gz myfeed {extra}\n")).unwrap();
+    // (name, index URL) of each feed line, read from the file by hand.
+    let conf = std::fs::read_to_string(&conf_path).unwrap();
+    let feeds: Vec<(String, String)> = conf
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            match w.as_slice() {
+                ["src/gz", name, url] => Some((name.to_string(), format!("{url}/Packages.gz"))),
+                ["src", name, url] => Some((name.to_string(), format!("{url}/Packages"))),
+                _ => None,
+            }
+        })
+        .collect();
+    assert!(feeds.len() >= 3, "{conf}");
+
+    let out = bin_dir();
+    let args = ["image", "PROFILE=glinet_gl-mt6000", "PACKAGES=luci"];
+    let bin = arg("BIN_DIR", out.path().to_str().unwrap());
+    let r = make(ib, &[args[0], args[1], args[2], &bin]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    for (_, index) in &feeds {
+        assert!(r.stdout.lines().any(|l| l == format!("Downloading {index}")), "{index}: {}", r.stdout);
+    }
+    // The feed is not bundled: opkg's warning, and the build goes on.
+    assert!(r.stderr.contains(&format!("{extra}/Packages.gz")), "{}", r.stderr);
+    let body = sysupgrade_body(out.path());
+    let names: Vec<&str> = feeds.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(body["repositories"], serde_json::json!(names));
+    assert!(body["installed"]["luci"].is_string());
+
+    // Only the local feed and one that carries all of the release's
+    // packages (a bundled copy named like it).
+    let mut all = String::new();
+    for name in names.iter().filter(|n| n.starts_with("openwrt_")) {
+        let p = ib.join(format!("staging_dir/standin/feeds/{name}/Packages"));
+        all.push_str(&std::fs::read_to_string(p).unwrap());
+        all.push('\n');
+    }
+    std::fs::create_dir_all(ib.join("staging_dir/standin/feeds/myfeed")).unwrap();
+    std::fs::write(ib.join("staging_dir/standin/feeds/myfeed/Packages"), all).unwrap();
+    std::fs::write(&conf_path, format!("src imagebuilder file:packages\nsrc/gz myfeed {extra}\n")).unwrap();
+    let out = bin_dir();
+    let bin = arg("BIN_DIR", out.path().to_str().unwrap());
+    let r = make(ib, &[args[0], args[1], args[2], &bin]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("downloads.openwrt.org"), "{}", r.stdout);
+    let body = sysupgrade_body(out.path());
+    assert_eq!(body["repositories"], serde_json::json!(["imagebuilder", "myfeed"]));
+    assert!(body["installed"]["luci"].is_string());
+}
