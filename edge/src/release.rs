@@ -28,17 +28,7 @@ pub fn profiles_path(version: &str, target: &str) -> String {
 pub const VERSIONS_PATH: &str = ".versions.json";
 
 /// `24.10.5` -> `24.10`, `24.10-SNAPSHOT` -> `24.10`, `SNAPSHOT` -> `SNAPSHOT`.
-pub fn branch_of(version: &str) -> String {
-    if version.eq_ignore_ascii_case("SNAPSHOT") {
-        return "SNAPSHOT".into();
-    }
-    let base = version.split('-').next().unwrap_or(version);
-    let mut parts = base.split('.');
-    match (parts.next(), parts.next()) {
-        (Some(a), Some(b)) => format!("{a}.{b}"),
-        _ => base.to_string(),
-    }
-}
+pub use asu_protocol::package_changes::branch_of;
 
 /// Sort key: numbers first; a final release sorts after its release
 /// candidates; a branch snapshot sorts after every release of the branch.

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use asu_protocol::answer::BuildResult;
 use asu_protocol::builder_api::{Job, Outcome};
@@ -16,42 +15,12 @@ use serde_json::{json, Value};
 
 use crate::builder_client::FakeBuilder;
 use crate::http::{request, Answer};
-use crate::procs::{free_port, Proc};
-use crate::stack::{bin, mirror_root, repo_root, shared_dir, Edge, EdgeConfig, Router};
+use crate::stack::{bin, mirror_root, shared_dir, Edge, EdgeConfig, Router};
 
 /// Starts `wrangler dev` like [`Edge::start`], with more `--var`s.
-pub fn start_edge_with(config: EdgeConfig, vars: &[(&str, &str)], logs: &Path) -> Edge {
-    let root = repo_root();
-    let mut cmd = Command::new(root.join("node_modules/.bin/wrangler"));
-    cmd.current_dir(&root)
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("CI", "true")
-        .arg("dev")
-        .args(["--ip", "127.0.0.1"])
-        .args(["--port", &config.port.to_string()])
-        .args(["--inspector-port", &free_port().to_string()])
-        .arg("--persist-to")
-        .arg(&config.persist_dir)
-        .arg("--show-interactive-dev-session=false")
-        .args(["--var", &format!("BUILDER_TOKEN:{}", config.builder_token)])
-        .args(["--var", &format!("UPSTREAM_URL:{}", config.upstream_url)])
-        .args(["--var", &format!("LEASE_SECONDS:{}", config.lease_seconds)])
-        .args(["--var", &format!("MAX_QUEUE_LENGTH:{}", config.max_queue_length)]);
-    for (k, v) in vars {
-        cmd.args(["--var", &format!("{k}:{v}")]);
-    }
-    let mut proc = Proc::spawn(&format!("edge-{}", config.port), cmd, logs);
-    let url = format!("http://127.0.0.1:{}", config.port);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if crate::http::blocking_ok(&format!("{url}/api/v1/stats")) {
-            break;
-        }
-        assert!(proc.is_running(), "wrangler dev exited:\n{}", proc.log_tail());
-        assert!(Instant::now() < deadline, "wrangler dev did not answer in time:\n{}", proc.log_tail());
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    Edge { url, config, proc }
+pub fn start_edge_with(mut config: EdgeConfig, vars: &[(&str, &str)], logs: &Path) -> Edge {
+    config.extra_vars.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Edge::start(config, logs)
 }
 
 /// A JSON file of the generated mirror, e.g. `releases/24.10.5/.targets.json`.
@@ -109,17 +78,7 @@ pub fn board_file(out: &Path, packages: &str) -> PathBuf {
 
 /// A virtual router with the given board file.
 pub fn start_router(board: &Path, server_url: &str, state: &Path, logs: &Path) -> Router {
-    let state_file = state.join(format!("router-state-{}.json", free_port()));
-    let mut cmd = Command::new(bin("virtual-router"));
-    cmd.arg("--board")
-        .arg(board)
-        .args(["--listen", "127.0.0.1:0", "--server-url", server_url, "--reboot-seconds", "3"])
-        .arg("--state-file")
-        .arg(&state_file);
-    let mut proc = Proc::spawn(&format!("router-{}", free_port()), cmd, logs);
-    let line = proc.wait_for_line("listening on", Duration::from_secs(30));
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_string();
-    Router { url, state_file, proc }
+    Router::start_with_board(board, server_url, state, logs)
 }
 
 /// One rpcd call: `[code, data]` as the router answers it.

@@ -213,18 +213,25 @@ pub struct Router {
 }
 
 impl Router {
+    /// A virtual router with one of the committed board files.
     pub fn start(board: &str, server_url: &str, state: &Path, logs: &Path) -> Router {
-        let state_file = state.join("router-state.json");
+        Router::start_with_board(&repo_root().join("tests/standins/boards").join(board), server_url, state, logs)
+    }
+
+    /// A virtual router with any board file, running the router package's own LuCI view.
+    pub fn start_with_board(board: &Path, server_url: &str, state: &Path, logs: &Path) -> Router {
+        let id = free_port();
+        let state_file = state.join(format!("router-state-{id}.json"));
         let mut cmd = Command::new(bin("virtual-router"));
         cmd.arg("--board")
-            .arg(repo_root().join("tests/standins/boards").join(board))
+            .arg(board)
             .args(["--listen", "127.0.0.1:0", "--server-url", server_url, "--reboot-seconds", "3"])
             // The router package's own files, as an installed luci-app-asu-rs puts them in /www.
             .arg("--www")
             .arg(repo_root().join("frontend/luci-app-asu-rs/htdocs"))
             .arg("--state-file")
             .arg(&state_file);
-        let mut proc = Proc::spawn("router", cmd, logs);
+        let mut proc = Proc::spawn(&format!("router-{id}"), cmd, logs);
         let url = listening_url(&proc.wait_for_line("listening on", Duration::from_secs(30)));
         Router { url, state_file, proc }
     }
