@@ -126,6 +126,78 @@ impl Browser {
     pub async fn close(self) {
         let _ = try_call("DELETE", &self.url(""), None).await;
     }
+
+    /// Emulates a screen of `width` x `height` CSS pixels (Chromium keeps
+    /// its windows at least 500 px wide, so `start` cannot make a phone);
+    /// `mobile` also honours the page's meta viewport, as a phone does. Lasts for the session, across page loads.
+    pub async fn set_viewport(&self, width: u32, height: u32, mobile: bool) {
+        let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile});
+        call("POST", &self.url("/goog/cdp/execute"), Some(json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params}))).await;
+    }
+
+    /// Runs a script with `arguments[0..]` set to `args`; returns its value.
+    pub async fn eval_with(&self, script: &str, args: Vec<Value>) -> Value {
+        call("POST", &self.url("/execute/sync"), Some(json!({"script": script, "args": args}))).await
+    }
+
+    /// Puts `text` into an input or textarea at once and fires `input`, as
+    /// a paste does (typing a long text key by key is slow and adds nothing).
+    pub async fn paste_into(&self, css: &str, text: &str) {
+        self.wait_for(css, Duration::from_secs(30)).await;
+        let done = self
+            .eval_with(
+                "const e = document.querySelector(arguments[0]); if (!e) return false; e.focus(); \
+                 e.value = arguments[1]; e.dispatchEvent(new Event('input', {bubbles: true})); return true;",
+                vec![json!(css), json!(text)],
+            )
+            .await;
+        assert_eq!(done, json!(true), "no element {css} to paste into");
+    }
+
+    /// Waits until `script` (a function body) returns something other than
+    /// null, false, 0 or ""; gives that value.
+    pub async fn wait_until(&self, what: &str, script: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.eval(script).await;
+            let truthy = match &v {
+                Value::Null | Value::Bool(false) => false,
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                Value::String(s) => !s.is_empty(),
+                _ => true,
+            };
+            if truthy {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!("{what}: not the case after {timeout:?} (last value {v}); page text:\n{}", self.page_text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Texts of every element matching `css` (textContent, so also inside
+    /// closed `<details>`), trimmed.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let v = self
+            .eval_with(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.trim());",
+                vec![json!(css)],
+            )
+            .await;
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    /// One attribute of every element matching `css` (missing ones left out).
+    pub async fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
+        let v = self
+            .eval_with(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.getAttribute(arguments[1])).filter(a => a !== null);",
+                vec![json!(css), json!(attr)],
+            )
+            .await;
+        serde_json::from_value(v).unwrap_or_default()
+    }
 }
 
 async fn try_call(method: &str, url: &str, body: Option<Value>) -> Result<Value, Value> {
