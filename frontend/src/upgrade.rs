@@ -301,7 +301,9 @@ pub fn parse_board(text: &str) -> Result<Board, String> {
 
 /// The package edits that rebuild a router's packages on another release:
 /// its packages after the replacements, minus the new defaults; names the
-/// release's index does not have are left out (and returned).
+/// release's index does not have are left out (and returned). Like the
+/// router page's complete-set request, a default the router does not have
+/// (and no replacement brings) is removed, so both pages build the same image.
 pub fn offered_selection(
     installed: &[String],
     preview: &UpgradePreview,
@@ -310,7 +312,13 @@ pub fn offered_selection(
 ) -> (Selection, Vec<String>) {
     let mut selection = Selection::default();
     let mut left_out = Vec::new();
-    for name in apply_replacements(installed, &preview.replacements) {
+    let wanted = apply_replacements(installed, &preview.replacements);
+    if !installed.is_empty() {
+        for default in defaults.iter().filter(|d| !wanted.contains(d)) {
+            selection.remove(default, defaults);
+        }
+    }
+    for name in wanted {
         if defaults.contains(&name) {
             continue;
         }
@@ -507,11 +515,15 @@ mod tests {
         let mut index = PackageIndex::default();
         index.merge_json(&json!({"owut": "1", "luci": "2", "tcpdump": "3", "base-files": "4"})).unwrap();
         let (s, left_out) = offered_selection(&installed, &preview, &defaults, Some(&index));
-        assert_eq!(s.request_packages(), ["luci", "owut", "tcpdump"]);
+        // fitblk is a default this router lacks and no replacement adds: removed, as a complete set would.
+        assert_eq!(s.request_packages(), ["luci", "owut", "tcpdump", "-fitblk"]);
         assert_eq!(left_out, ["oldthing"]);
         // Without an index nothing can be checked, so everything stays.
         let (s, left_out) = offered_selection(&installed, &preview, &defaults, None);
-        assert_eq!(s.request_packages(), ["luci", "oldthing", "owut", "tcpdump"]);
+        assert_eq!(s.request_packages(), ["luci", "oldthing", "owut", "tcpdump", "-fitblk"]);
+        // A board pasted without a package list keeps every default.
+        let (s, _) = offered_selection(&[], &preview, &defaults, None);
+        assert!(s.request_packages().is_empty());
         assert!(left_out.is_empty());
     }
 }
