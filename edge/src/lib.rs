@@ -20,6 +20,7 @@ pub mod ttl;
 pub mod upgrade;
 
 mod body;
+pub mod details;
 mod builder;
 mod durable;
 mod http;
@@ -85,6 +86,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         Route::DeviceList { version } => public::device_list(&cfg, &version).await?,
         Route::TargetIndex { version, target } => index_api::target_index(env, &cfg, &version, &target).await?,
         Route::ArchIndex { version, arch } => index_api::arch_index(env, &cfg, &version, &arch).await?,
+        Route::ArchDetails { version, arch } => index_api::arch_details(env, &cfg, &version, &arch).await?,
         Route::UpgradeCheck => upgrade::check(req, env, &cfg).await?,
         Route::StoreFile { hash, name } => public::store_file(env, &hash, &name, head).await?,
         Route::Builder(call) => return builder_call(req, env, &cfg, call).await,

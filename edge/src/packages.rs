@@ -11,9 +11,12 @@ use asu_protocol::opkg::parse_index_json;
 use asu_protocol::package_index::PackageSet;
 use asu_protocol::upstream::ProfilesJson;
 use futures_util::future::join_all;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use worker::Env;
 
 use crate::config::Config;
+use crate::details::DetailSet;
 use crate::metadata::{self, Unreachable, NEGATIVE_TTL_SECONDS};
 use crate::release::release_path;
 use crate::results;
@@ -23,6 +26,8 @@ pub const ARCH_FEEDS: &[&str] = &["base", "packages", "luci", "routing", "teleph
 
 /// Bumped when [`PackageSet`]'s stored form changes.
 const KV_PREFIX: &str = "pkgset:1:";
+/// Bumped when [`DetailSet`]'s stored form changes.
+const DETAILS_KV_PREFIX: &str = "pkgdetails:1:";
 /// KV refuses expirations under a minute.
 const KV_MIN_TTL: u64 = 60;
 
@@ -89,13 +94,23 @@ async fn cached(
     dir: &str,
     make: impl Future<Output = Result<Option<PackageSet>, Unreachable>>,
 ) -> Result<Option<Rc<PackageSet>>, Unreachable> {
-    let key = format!("{KV_PREFIX}{}/{dir}", cfg.upstream_url);
-    if let Some(hit) = metadata::recall::<PackageSet>(&key) {
+    cached_as(env, cfg, KV_PREFIX, dir, make).await
+}
+
+async fn cached_as<T: Serialize + DeserializeOwned + 'static>(
+    env: &Env,
+    cfg: &Config,
+    prefix: &str,
+    dir: &str,
+    make: impl Future<Output = Result<Option<T>, Unreachable>>,
+) -> Result<Option<Rc<T>>, Unreachable> {
+    let key = format!("{prefix}{}/{dir}", cfg.upstream_url);
+    if let Some(hit) = metadata::recall::<T>(&key) {
         return Ok(hit);
     }
     let caching = cfg.metadata_ttl_seconds > 0;
     if caching {
-        if let Some(set) = results::get_json::<PackageSet>(env, &key).await {
+        if let Some(set) = results::get_json::<T>(env, &key).await {
             let set = Rc::new(set);
             metadata::remember(&key, Some(set.clone()), cfg.metadata_ttl_seconds);
             return Ok(Some(set));
@@ -114,7 +129,7 @@ async fn cached(
             Ok(Some(set))
         }
         None => {
-            metadata::remember::<PackageSet>(&key, None, cfg.metadata_ttl_seconds.min(NEGATIVE_TTL_SECONDS));
+            metadata::remember::<T>(&key, None, cfg.metadata_ttl_seconds.min(NEGATIVE_TTL_SECONDS));
             Ok(None)
         }
     }
@@ -125,6 +140,35 @@ pub async fn arch_set(env: &Env, cfg: &Config, version: &str, arch: &str) -> Res
     let dir = arch_dir(version, arch);
     let dirs = ARCH_FEEDS.iter().map(|f| format!("{dir}/{f}")).collect();
     cached(env, cfg, &dir, build_set(cfg, arch, dirs)).await
+}
+
+/// Every arch feed of `version` for `arch`, with sizes and descriptions.
+pub async fn arch_details(env: &Env, cfg: &Config, version: &str, arch: &str) -> Result<Option<Rc<DetailSet>>, Unreachable> {
+    let dir = arch_dir(version, arch);
+    let dirs: Vec<String> = ARCH_FEEDS.iter().map(|f| format!("{dir}/{f}")).collect();
+    let make = async move {
+        let feeds = join_all(dirs.iter().map(|d| feed(cfg, d))).await;
+        let mut set = DetailSet::default();
+        let mut found = false;
+        for (dir, f) in dirs.iter().zip(feeds) {
+            match f? {
+                Some(Feed::Packages(text)) => {
+                    set.add_packages_file(&text)
+                        .map_err(|e| Unreachable(format!("the upstream server sent a malformed {dir}/Packages ({e})")))?;
+                    found = true;
+                }
+                Some(Feed::Index(text)) => {
+                    let idx = parse_index_json(&text)
+                        .map_err(|e| Unreachable(format!("the upstream server sent a malformed {dir}/index.json ({e})")))?;
+                    set.add_index_json(&idx);
+                    found = true;
+                }
+                None => {}
+            }
+        }
+        Ok(found.then_some(set))
+    };
+    cached_as(env, cfg, DETAILS_KV_PREFIX, &dir, make).await
 }
 
 /// The target feed of `version` (`targets/{t}/{st}/packages`) plus its

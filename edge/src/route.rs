@@ -23,6 +23,8 @@ pub enum Route {
     TargetIndex { version: String, target: String },
     /// `/json/v1/{release path}/packages/{arch}-index.json`: every arch feed's `{name: version}`.
     ArchIndex { version: String, arch: String },
+    /// `/json/v1/{release path}/packages/{arch}-details.json`: `{packages: {name: {version, size, description}}}`.
+    ArchDetails { version: String, arch: String },
     /// `/json/v1/{release path}/.overview.json`: upstream's device list of a release.
     DeviceList { version: String },
     /// `POST /api/v1/upgrade-check`.
@@ -205,8 +207,11 @@ fn json_route(rest: &[&str]) -> Route {
             }
         }
         ["packages", file] => {
-            let Some(arch) = decode_segment(file).and_then(|f| f.strip_suffix("-index.json").map(String::from)) else {
-                return not_found();
+            let file = decode_segment(file);
+            let (arch, details) = match file.as_deref() {
+                Some(f) if f.ends_with("-index.json") => (f[..f.len() - "-index.json".len()].to_string(), false),
+                Some(f) if f.ends_with("-details.json") => (f[..f.len() - "-details.json".len()].to_string(), true),
+                _ => return not_found(),
             };
             if !is_arch(&arch) {
                 return Route::BadRequest(format!("{} is not a package architecture", validate::quote(&arch)));
@@ -215,6 +220,7 @@ fn json_route(rest: &[&str]) -> Route {
                 return Route::BadRequest("the version in the path is not readable".into());
             };
             match validate::version("version", &version) {
+                Ok(()) if details => Route::ArchDetails { version, arch },
                 Ok(()) => Route::ArchIndex { version, arch },
                 Err(e) => Route::BadRequest(e.to_string()),
             }
@@ -295,6 +301,10 @@ mod tests {
         assert_eq!(
             route("GET", "/json/v1/releases/24.10.5/packages/aarch64_cortex-a53-index.json"),
             Route::ArchIndex { version: "24.10.5".into(), arch: "aarch64_cortex-a53".into() }
+        );
+        assert_eq!(
+            route("GET", "/json/v1/releases/24.10.5/packages/aarch64_cortex-a53-details.json"),
+            Route::ArchDetails { version: "24.10.5".into(), arch: "aarch64_cortex-a53".into() }
         );
         assert_eq!(
             route("HEAD", "/json/v1/snapshots/packages/x86_64-index.json"),

@@ -112,10 +112,32 @@ impl Selection {
 }
 
 /// A release's packages (name -> version), from the edge's index endpoints.
-/// The indexes carry no sizes or descriptions.
+/// The plain indexes carry names and versions only; the edge's
+/// `{arch}-details.json` adds sizes and descriptions.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PackageIndex {
     packages: BTreeMap<String, String>,
+    details: BTreeMap<String, PackageDetail>,
+}
+
+/// What `{arch}-details.json` says of a package beyond its version.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PackageDetail {
+    /// Installed size in bytes, when the feed gives it.
+    pub size: Option<u64>,
+    pub description: String,
+}
+
+/// `214 kB` (binary multiples, as opkg's sizes are usually read).
+pub fn human_size(bytes: u64) -> String {
+    const K: u64 = 1024;
+    if bytes < K {
+        format!("{bytes} B")
+    } else if bytes < K * K {
+        format!("{} kB", (bytes + K / 2) / K)
+    } else {
+        format!("{:.1} MB", bytes as f64 / (K * K) as f64)
+    }
 }
 
 impl PackageIndex {
@@ -134,6 +156,34 @@ impl PackageIndex {
             }
         }
         Ok(self.packages.len() - before)
+    }
+
+    /// Adds `{"packages": {name: {"version", "size", "description"}}}`
+    /// (`{arch}-details.json`). Gives how many names it added.
+    pub fn merge_details_json(&mut self, json: &Value) -> Result<usize, String> {
+        let map = json
+            .get("packages")
+            .and_then(Value::as_object)
+            .ok_or("the package details have no \"packages\" object")?;
+        let before = self.packages.len();
+        for (name, d) in map {
+            let Some(version) = d.get("version").and_then(Value::as_str) else { continue };
+            self.packages.insert(name.clone(), version.to_string());
+            let detail = PackageDetail {
+                size: d.get("size").and_then(Value::as_u64),
+                description: d.get("description").and_then(Value::as_str).unwrap_or("").to_string(),
+            };
+            self.details.insert(name.clone(), detail);
+        }
+        Ok(self.packages.len() - before)
+    }
+
+    pub fn detail(&self, name: &str) -> Option<&PackageDetail> {
+        self.details.get(name)
+    }
+
+    pub fn has_details(&self) -> bool {
+        !self.details.is_empty()
     }
 
     pub fn len(&self) -> usize {
@@ -303,6 +353,31 @@ mod tests {
         // The last word about a name wins.
         assert_eq!(Selection::parse("a,-a").request_packages(), ["-a"]);
         assert!(Selection::parse("").is_empty());
+    }
+
+    #[test]
+    fn details_merge_and_sizes_read_well() {
+        let mut index = PackageIndex::default();
+        index.merge_json(&json!({"architecture": "a", "packages": {"kmod-usb3": "6.6"}})).unwrap();
+        assert!(!index.has_details());
+        let details = json!({"packages": {
+            "tcpdump": {"version": "4.99.5-r1", "size": 219136, "description": "Network monitoring tool"},
+            "jq": {"version": "1.7", "size": null, "description": ""},
+            "broken": {"size": 3}
+        }});
+        assert_eq!(index.merge_details_json(&details).unwrap(), 2);
+        assert!(index.has_details());
+        assert_eq!(index.version("tcpdump"), Some("4.99.5-r1"));
+        let t = index.detail("tcpdump").unwrap();
+        assert_eq!((t.size, t.description.as_str()), (Some(219136), "Network monitoring tool"));
+        assert_eq!(index.detail("jq").unwrap().size, None);
+        assert!(index.detail("kmod-usb3").is_none() && !index.contains("broken"));
+        assert!(index.merge_details_json(&json!({"tcpdump": "1"})).is_err());
+        // 219136 / 1024 = 214.0
+        assert_eq!(human_size(219136), "214 kB");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1536), "2 kB");
+        assert_eq!(human_size(3 * 1024 * 1024 + 512 * 1024), "3.5 MB");
     }
 
     #[test]

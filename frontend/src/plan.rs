@@ -102,6 +102,11 @@ pub fn package_index_urls(server: &str, release_path: &str, target: &str, arch: 
     ]
 }
 
+/// The edge's `{arch}-details.json` (versions, sizes, descriptions).
+pub fn package_details_url(server: &str, release_path: &str, arch: &str) -> String {
+    format!("{server}/json/v1/{release_path}/packages/{arch}-details.json")
+}
+
 /// A release image on the download server.
 pub fn release_image_url(upstream: &str, release_path: &str, target: &str, name: &str) -> String {
     let upstream = if upstream.is_empty() { "https://downloads.openwrt.org" } else { upstream.trim_end_matches('/') };
@@ -658,6 +663,10 @@ mod tests {
                 "http://e/json/v1/releases/24.10.5/targets/mediatek/filogic/index.json",
                 "http://e/json/v1/releases/24.10.5/packages/aarch64_cortex-a53-index.json"
             ]
+        );
+        assert_eq!(
+            package_details_url("http://e", "releases/24.10.5", "x86_64"),
+            "http://e/json/v1/releases/24.10.5/packages/x86_64-details.json"
         );
         assert_eq!(
             release_image_url("", "releases/24.10.5", "x86/64", "a.img.gz"),

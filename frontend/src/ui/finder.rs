@@ -12,7 +12,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use super::build::{build_status, image_list, BuildPart, BuildView};
-use super::data::{load_devices, load_index, load_overview, load_profile};
+use super::data::{load_devices, load_index_with_details, load_overview, load_profile};
 use super::packages::{IndexState, PackageEditor};
 use super::{live, parse_size};
 use crate::devices::{board_name, Device, DeviceIndex};
@@ -348,7 +348,7 @@ impl Panel {
                 self.index.set(IndexState::Idle);
                 return;
             }
-            let loaded = load_index(&server, &path, &target, arch.as_deref()).await;
+            let loaded = load_index_with_details(&server, &path, &target, arch.as_deref()).await;
             if current() {
                 self.index.set(match loaded {
                     Ok(i) => IndexState::Ready(i),

@@ -7,7 +7,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 
 use super::live;
-use crate::packages::{PackageIndex, Selection};
+use crate::packages::{human_size, PackageIndex, Selection};
 
 /// The release's package index as the editor sees it.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -125,6 +125,7 @@ fn notes(e: Editor) -> AnyView {
     let index = e.index.with(|i| match i {
         IndexState::Idle => String::new(),
         IndexState::Loading => "Loading the release's package list…".to_string(),
+        IndexState::Ready(ix) if ix.has_details() => format!("{} packages in this release.", ix.len()),
         IndexState::Ready(ix) => format!("{} packages in this release (the index has names and versions only).", ix.len()),
         IndexState::Failed(err) => format!("{err} Package names cannot be checked before the build."),
     });
@@ -137,20 +138,37 @@ fn notes(e: Editor) -> AnyView {
 
 fn suggestions(e: Editor) -> AnyView {
     let q = e.query.get();
-    let found: Vec<(String, String)> = e.index.with(|i| {
+    // (name, "version · size", description)
+    let found: Vec<(String, String, String)> = e.index.with(|i| {
         i.ready()
-            .map(|ix| ix.search(&q, 8).0.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect())
+            .map(|ix| {
+                ix.search(&q, 8)
+                    .0
+                    .into_iter()
+                    .map(|(n, v)| {
+                        let d = ix.detail(n);
+                        let meta = match d.and_then(|d| d.size) {
+                            Some(size) => format!("{v} · {}", human_size(size)),
+                            None => v.to_string(),
+                        };
+                        (n.to_string(), meta, d.map(|d| d.description.clone()).unwrap_or_default())
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     });
     view! {
         <ul id="package-suggestions" class="asu-list">
-            {found.into_iter().map(|(name, version)| {
+            {found.into_iter().map(|(name, meta, description)| {
                 let n = name.clone();
                 view! {
                     <li>
                         <button type="button" class="asu-item" on:click=move |_| e.add(&n)>
                             <span>{name}</span>
-                            <span class="asu-muted">{version}</span>
+                            <span class="asu-muted">{meta}</span>
+                            {(!description.is_empty()).then(|| view! {
+                                <span class="asu-muted asu-desc" style="flex-basis: 100%">{description}</span>
+                            })}
                         </button>
                     </li>
                 }
