@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::rc::Rc;
 
-use asu_protocol::opkg::parse_index_json;
+use asu_protocol::opkg::{parse_index_json, IndexError, IndexJson};
 use asu_protocol::package_index::PackageSet;
 use asu_protocol::upstream::ProfilesJson;
 use futures_util::future::join_all;
@@ -63,10 +63,34 @@ async fn feed(cfg: &Config, dir: &str) -> Result<Option<Feed>, Unreachable> {
     Ok(metadata::get_text(cfg, &format!("{dir}/index.json")).await?.map(Feed::Index))
 }
 
-/// Reads every feed folder; `None` when none of them exists.
-async fn build_set(cfg: &Config, arch: &str, dirs: Vec<String>) -> Result<Option<PackageSet>, Unreachable> {
+/// What the feeds of a release are read into: the name set for checks, or
+/// the details for the package search.
+trait FeedReader: Sized {
+    fn add_packages_file(&mut self, text: &str) -> Result<(), IndexError>;
+    fn add_index_json(&mut self, index: &IndexJson);
+}
+
+impl FeedReader for PackageSet {
+    fn add_packages_file(&mut self, text: &str) -> Result<(), IndexError> {
+        PackageSet::add_packages_file(self, text)
+    }
+    fn add_index_json(&mut self, index: &IndexJson) {
+        PackageSet::add_index_json(self, index)
+    }
+}
+
+impl FeedReader for DetailSet {
+    fn add_packages_file(&mut self, text: &str) -> Result<(), IndexError> {
+        DetailSet::add_packages_file(self, text)
+    }
+    fn add_index_json(&mut self, index: &IndexJson) {
+        DetailSet::add_index_json(self, index)
+    }
+}
+
+/// Reads every feed folder into `set`; `None` when none of them exists.
+async fn read_feeds<S: FeedReader>(cfg: &Config, dirs: Vec<String>, mut set: S) -> Result<Option<S>, Unreachable> {
     let feeds = join_all(dirs.iter().map(|d| feed(cfg, d))).await;
-    let mut set = PackageSet::new(arch);
     let mut found = false;
     for (dir, f) in dirs.iter().zip(feeds) {
         match f? {
@@ -85,6 +109,10 @@ async fn build_set(cfg: &Config, arch: &str, dirs: Vec<String>) -> Result<Option
         }
     }
     Ok(found.then_some(set))
+}
+
+async fn build_set(cfg: &Config, arch: &str, dirs: Vec<String>) -> Result<Option<PackageSet>, Unreachable> {
+    read_feeds(cfg, dirs, PackageSet::new(arch)).await
 }
 
 /// Memory, then KV, then `make`; stores what `make` found.
@@ -146,28 +174,7 @@ pub async fn arch_set(env: &Env, cfg: &Config, version: &str, arch: &str) -> Res
 pub async fn arch_details(env: &Env, cfg: &Config, version: &str, arch: &str) -> Result<Option<Rc<DetailSet>>, Unreachable> {
     let dir = arch_dir(version, arch);
     let dirs: Vec<String> = ARCH_FEEDS.iter().map(|f| format!("{dir}/{f}")).collect();
-    let make = async move {
-        let feeds = join_all(dirs.iter().map(|d| feed(cfg, d))).await;
-        let mut set = DetailSet::default();
-        let mut found = false;
-        for (dir, f) in dirs.iter().zip(feeds) {
-            match f? {
-                Some(Feed::Packages(text)) => {
-                    set.add_packages_file(&text)
-                        .map_err(|e| Unreachable(format!("the upstream server sent a malformed {dir}/Packages ({e})")))?;
-                    found = true;
-                }
-                Some(Feed::Index(text)) => {
-                    let idx = parse_index_json(&text)
-                        .map_err(|e| Unreachable(format!("the upstream server sent a malformed {dir}/index.json ({e})")))?;
-                    set.add_index_json(&idx);
-                    found = true;
-                }
-                None => {}
-            }
-        }
-        Ok(found.then_some(set))
-    };
+    let make = read_feeds(cfg, dirs, DetailSet::default());
     cached_as(env, cfg, DETAILS_KV_PREFIX, &dir, make).await
 }
 

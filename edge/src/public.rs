@@ -352,7 +352,7 @@ pub async fn device_profile(cfg: &Config, version: &str, target: &str, profile: 
 pub async fn device_list(cfg: &Config, version: &str) -> Result<Response> {
     let path = format!("{}/.overview.json", release::release_path(version));
     match metadata::get::<serde_json::Value>(cfg, &path).await {
-        Ok(Some(o)) => json_cached(cfg, &*o),
+        Ok(Some(o)) => json_cached(cfg, &o),
         Ok(None) => http::error(404, format!("No device list is published for {}", asu_protocol::validate::quote(version))),
         Err(e) => http::error(503, Reject::from(e).1),
     }
