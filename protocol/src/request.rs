@@ -140,7 +140,7 @@ impl BuildRequest {
         }
         for (name, ver) in &packages_versions {
             validate::package_name("packages_versions", name)?;
-            package_version("packages_versions", ver)?;
+            validate::package_version("packages_versions", ver)?;
         }
 
         let diff_packages = f.opt_bool("diff_packages")?.unwrap_or(false);
@@ -229,18 +229,6 @@ impl BuildRequest {
     }
 }
 
-/// A package version as opkg/apk print it (`1.2.3-r1`, `2024.01.01~abc-1`).
-fn package_version(field: &str, value: &str) -> Result<(), FieldError> {
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '~' | ':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(FieldError::new(field, format!("{} is not a package version", quote(value))))
-    }
-}
-
 /// A signing key: a usignature public key or PEM text, no control characters but newlines.
 fn repository_key(field: &str, value: &str) -> Result<(), FieldError> {
     if value.is_empty() || value.len() > 4096 || value.chars().any(|c| c.is_control() && c != '\n') {
@@ -249,8 +237,8 @@ fn repository_key(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Typed access to the request object with errors that name the field.
-struct Fields<'a>(&'a Map<String, Value>);
+/// Typed access to a request object with errors that name the field.
+pub(crate) struct Fields<'a>(pub(crate) &'a Map<String, Value>);
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -272,13 +260,13 @@ impl Fields<'_> {
         FieldError::new(name, format!("must be {expected}, not {}", type_name(got)))
     }
 
-    fn req_string(&self, name: &str) -> Result<String, FieldError> {
+    pub(crate) fn req_string(&self, name: &str) -> Result<String, FieldError> {
         self.opt_string(name)?
             .filter(|s| !s.is_empty())
             .ok_or_else(|| FieldError::new(name, "is required"))
     }
 
-    fn opt_string(&self, name: &str) -> Result<Option<String>, FieldError> {
+    pub(crate) fn opt_string(&self, name: &str) -> Result<Option<String>, FieldError> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),

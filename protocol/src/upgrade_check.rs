@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::request::Fields;
 use crate::validate::{self, quote, FieldError};
 
 /// The question: a device and what it has installed (`name -> version`).
@@ -20,28 +21,6 @@ pub struct UpgradeCheckRequest {
     pub packages: BTreeMap<String, String>,
 }
 
-/// A package version as opkg and apk print them.
-fn package_version(field: &str, value: &str) -> Result<(), FieldError> {
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '~' | ':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(FieldError::new(field, format!("{} is not a package version", quote(value))))
-    }
-}
-
-fn string_field(obj: &Map<String, Value>, name: &str, required: bool) -> Result<Option<String>, FieldError> {
-    match obj.get(name) {
-        None | Some(Value::Null) if required => Err(FieldError::new(name, "is required")),
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() && required => Err(FieldError::new(name, "is required")),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(FieldError::new(name, "must be a string")),
-    }
-}
-
 impl UpgradeCheckRequest {
     pub fn from_json(body: &[u8]) -> Result<Self, FieldError> {
         let value: Value =
@@ -49,15 +28,16 @@ impl UpgradeCheckRequest {
         let Value::Object(obj) = value else {
             return Err(FieldError::new("body", "must be a JSON object"));
         };
-        let distro = string_field(&obj, "distro", false)?.filter(|d| !d.is_empty()).unwrap_or_else(|| "openwrt".into());
+        let f = Fields(&obj);
+        let distro = f.opt_string("distro")?.filter(|d| !d.is_empty()).unwrap_or_else(|| "openwrt".into());
         validate::distro("distro", &distro)?;
-        let version = string_field(&obj, "version", true)?.unwrap_or_default();
+        let version = f.req_string("version")?;
         validate::version("version", &version)?;
-        let version_code = string_field(&obj, "version_code", false)?.unwrap_or_default();
+        let version_code = f.opt_string("version_code")?.unwrap_or_default();
         validate::version_code("version_code", &version_code)?;
-        let target = string_field(&obj, "target", true)?.unwrap_or_default();
+        let target = f.req_string("target")?;
         validate::target("target", &target)?;
-        let profile = string_field(&obj, "profile", true)?.unwrap_or_default();
+        let profile = f.req_string("profile")?;
         validate::profile("profile", &profile)?;
         let packages = match obj.get("packages") {
             None | Some(Value::Null) => BTreeMap::new(),
@@ -71,7 +51,7 @@ impl UpgradeCheckRequest {
                     let Value::String(ver) = v else {
                         return Err(FieldError::new("packages", format!("the version of {} must be a string", quote(name))));
                     };
-                    package_version("packages", ver)?;
+                    validate::package_version("packages", ver)?;
                     out.insert(name.clone(), ver.clone());
                 }
                 out

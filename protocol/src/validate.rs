@@ -216,6 +216,18 @@ pub fn repository_name(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A package version as opkg/apk print it (`1.2.3-r1`, `2024.01.01~abc-1`).
+pub fn package_version(field: &str, value: &str) -> Result<(), FieldError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '~' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(field, format!("{} is not a package version", quote(value))))
+    }
+}
+
 /// The first-boot script: plain text, no NUL, within the server's limit.
 pub fn defaults(field: &str, value: &str, max_bytes: usize) -> Result<(), FieldError> {
     if value.len() > max_bytes {
