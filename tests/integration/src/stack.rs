@@ -156,6 +156,26 @@ impl Edge {
         Edge { url, config, proc }
     }
 
+    /// `POST` builds here; `GET {build_url}/{hash}` polls them.
+    pub fn build_url(&self) -> String {
+        format!("{}/api/v1/build", self.url)
+    }
+
+    /// The test playing this edge's builder, with its token.
+    pub fn fake_builder(&self) -> crate::builder_client::FakeBuilder {
+        crate::builder_client::FakeBuilder { edge: self.url.clone(), token: self.config.builder_token.clone() }
+    }
+
+    /// One status poll of a build.
+    pub async fn poll(&self, hash: &str) -> crate::http::Answer {
+        crate::http::get(&format!("{}/{hash}", self.build_url())).await
+    }
+
+    /// A download from `/store/{hash}/{name}`.
+    pub async fn store(&self, hash: &str, name: &str) -> crate::http::Answer {
+        crate::http::get(&format!("{}/store/{hash}/{name}", self.url)).await
+    }
+
     /// Stops and starts wrangler dev on the same port and persist folder.
     pub fn restart(self, logs: &Path) -> Edge {
         let config = self.config.clone();

@@ -49,7 +49,7 @@ fn edge() -> &'static str {
 }
 
 fn builder() -> FakeBuilder {
-    FakeBuilder { edge: edge().to_string(), token: stack().edge.config.builder_token.clone() }
+    stack().edge.fake_builder()
 }
 
 async fn get_h(url: &str, headers: &[(&str, &str)]) -> Answer {

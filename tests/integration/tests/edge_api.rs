@@ -30,12 +30,11 @@ fn stack() -> &'static Stack {
 }
 
 fn builder() -> FakeBuilder {
-    let s = stack();
-    FakeBuilder { edge: s.edge.url.clone(), token: s.edge.config.builder_token.clone() }
+    stack().edge.fake_builder()
 }
 
 fn build_url() -> String {
-    format!("{}/api/v1/build", stack().edge.url)
+    stack().edge.build_url()
 }
 
 /// A valid request for the GL-MT6000 on 24.10.5; `variant` makes it unique.

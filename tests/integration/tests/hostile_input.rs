@@ -35,8 +35,7 @@ fn stack() -> &'static Stack {
 }
 
 fn builder() -> FakeBuilder {
-    let s = stack();
-    FakeBuilder { edge: s.edge.url.clone(), token: s.edge.config.builder_token.clone() }
+    stack().edge.fake_builder()
 }
 
 /// The limits the edge applies with the settings above (its defaults plus the allow-list).

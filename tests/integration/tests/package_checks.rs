@@ -35,7 +35,7 @@ fn e() -> &'static str {
 }
 
 fn builder() -> FakeBuilder {
-    FakeBuilder { edge: e().to_string(), token: stack().edge.config.builder_token.clone() }
+    stack().edge.fake_builder()
 }
 
 async fn post(body: &Value) -> Answer {

@@ -53,11 +53,11 @@ fn no_defaults_edge() -> &'static Edge {
 }
 
 fn builder() -> FakeBuilder {
-    FakeBuilder { edge: stack().edge.url.clone(), token: stack().edge.config.builder_token.clone() }
+    stack().edge.fake_builder()
 }
 
 fn build_url() -> String {
-    format!("{}/api/v1/build", stack().edge.url)
+    stack().edge.build_url()
 }
 
 /// A valid GL-MT6000 24.10.5 request; `extra` packages keep tests apart.

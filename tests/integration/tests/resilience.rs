@@ -33,19 +33,19 @@ fn start(name: &str, tweak: impl FnOnce(&mut EdgeConfig)) -> Stack {
 
 impl Stack {
     fn fake_builder(&self) -> FakeBuilder {
-        FakeBuilder { edge: self.edge.url.clone(), token: self.edge.config.builder_token.clone() }
+        self.edge.fake_builder()
     }
 
     fn build_url(&self) -> String {
-        format!("{}/api/v1/build", self.edge.url)
+        self.edge.build_url()
     }
 
     async fn poll(&self, hash: &str) -> Answer {
-        get(&format!("{}/{hash}", self.build_url())).await
+        self.edge.poll(hash).await
     }
 
     async fn store(&self, hash: &str, name: &str) -> Answer {
-        get(&format!("{}/store/{hash}/{name}", self.edge.url)).await
+        self.edge.store(hash, name).await
     }
 
     async fn queue_length(&self) -> u64 {

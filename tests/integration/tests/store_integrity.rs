@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use asu_protocol::builder_api;
 use integration::builder_client::FakeBuilder;
-use integration::http::{get, post_json, Answer};
+use integration::http::{post_json, Answer};
 use integration::stack::{scratch, serial, Edge, EdgeConfig, Mirror};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -28,19 +28,19 @@ fn start(name: &str, tweak: impl FnOnce(&mut EdgeConfig)) -> Stack {
 
 impl Stack {
     fn fake_builder(&self) -> FakeBuilder {
-        FakeBuilder { edge: self.edge.url.clone(), token: self.edge.config.builder_token.clone() }
+        self.edge.fake_builder()
     }
 
     fn build_url(&self) -> String {
-        format!("{}/api/v1/build", self.edge.url)
+        self.edge.build_url()
     }
 
     async fn poll(&self, hash: &str) -> Answer {
-        get(&format!("{}/{hash}", self.build_url())).await
+        self.edge.poll(hash).await
     }
 
     async fn store(&self, hash: &str, name: &str) -> Answer {
-        get(&format!("{}/store/{hash}/{name}", self.edge.url)).await
+        self.edge.store(hash, name).await
     }
 }
 
