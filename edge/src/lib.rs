@@ -20,7 +20,6 @@ pub mod ttl;
 pub mod upgrade;
 
 mod body;
-pub mod details;
 mod builder;
 mod durable;
 mod http;

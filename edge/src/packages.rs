@@ -16,7 +16,7 @@ use serde::Serialize;
 use worker::Env;
 
 use crate::config::Config;
-use crate::details::DetailSet;
+use asu_protocol::package_details::DetailSet;
 use crate::metadata::{self, Unreachable, NEGATIVE_TTL_SECONDS};
 use crate::release::release_path;
 use crate::results;

@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod fwtool;
 pub mod opkg;
 pub mod package_changes;
+pub mod package_details;
 pub mod package_index;
 pub mod request;
 pub mod select;

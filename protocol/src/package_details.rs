@@ -3,11 +3,11 @@
 //! package search. A separate reduction from [`PackageSet`], so the
 //! `{name: version}` indexes owut and auc read keep their shape.
 //!
-//! [`PackageSet`]: asu_protocol::package_index::PackageSet
+//! [`PackageSet`]: crate::package_index::PackageSet
 
 use std::collections::BTreeMap;
 
-use asu_protocol::opkg::{strip_abi, IndexError, IndexJson};
+use crate::opkg::{strip_abi, IndexError, IndexJson};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ impl DetailSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use asu_protocol::opkg::parse_packages;
+    use crate::opkg::parse_packages;
 
     const FEED: &str = "Package: tcpdump\nVersion: 4.99.5-r1\nDepends: libc, libpcap1\nInstalled-Size: 219136\nDescription: Network monitoring and data acquisition tool\n more text\n\nPackage: libubus20250102\nVersion: 2025.01.02~afa57cce-r1\nABIVersion: 20250102\nInstalled-Size: nope\nDescription:\n .\n  OpenWrt RPC client library\nSection: libs\n\n";
 
